@@ -1,0 +1,136 @@
+"""The diagonal Gaussian latent policy pi_theta(z | s) on TorchRL's ``ProbabilisticActor``.
+
+Network: an MLP (SiLU, 4x32 by default) to ``2 * latent_dim`` outputs split into ``loc`` and a raw
+scale; ``scale = clip(softplus(raw) + 1e-3, 1e-3, 10)`` as in the official code (anchors.md section 1).
+
+``reset_to_prior()`` re-initialises the hidden layers and sets the output layer to weight 0 and bias
+``(0, softplus^-1(1 - 1e-3))`` so the policy is exactly N(0, I) for every state: the paper's "reset to
+the prior" taken literally. A fresh encoder starts there too.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Literal
+
+import torch
+from pydantic import Field
+from tensordict.nn import TensorDictModule
+from torch import Tensor, nn
+from torch.distributions import Distribution
+from torchrl.modules import IndependentNormal, ProbabilisticActor
+
+from gorl.config import Config
+from gorl.encoders import register
+from gorl.interfaces.keys import LATENT, LATENT_LOG_PROB, LOC, OBSERVATION, SCALE
+from gorl.nn import mlp, reinit_
+
+MIN_SCALE, MAX_SCALE = 1e-3, 10.0
+# softplus(b) + 1e-3 = 1  <=>  b = log(exp(1 - 1e-3) - 1)
+_PRIOR_SCALE_BIAS = math.log(math.expm1(1.0 - MIN_SCALE))
+
+
+class GaussianEncoderConfig(Config):
+    """Options of the Gaussian latent policy."""
+
+    hidden: list[int] = Field(default=[32, 32, 32, 32], min_length=1, description="MLP widths (4x32 official)")
+    penalty: Literal["official", "kl", "paper"] = Field(
+        default="official",
+        description="prior penalty: official mean(loc^2)+mean(scale^2); kl: KL(pi || N(0,I)) per dim; "
+        "paper: mean(loc^2)+mean(log(scale)^2)",
+    )
+
+    def model_post_init(self, __context: object) -> None:
+        if any(w <= 0 for w in self.hidden):
+            raise ValueError(f"hidden: every width must be positive, got {self.hidden}")
+
+
+def scale_from_raw(raw: Tensor) -> Tensor:
+    """``clip(softplus(raw) + 1e-3, 1e-3, 10)``, elementwise."""
+    return (nn.functional.softplus(raw) + MIN_SCALE).clamp(MIN_SCALE, MAX_SCALE)
+
+
+def prior_penalty(loc: Tensor, scale: Tensor, kind: str = "official") -> Tensor:
+    """Distance of N(loc, scale^2) from N(0, I), averaged over batch and latent dims; a scalar.
+
+    official: ``mean(loc^2) + mean(scale^2)``; paper: ``mean(loc^2) + mean(log(scale)^2)``;
+    kl: ``mean(0.5 * (scale^2 + loc^2 - 1) - log(scale))`` (KL per latent dim, 0 at the prior).
+    """
+    if kind == "official":
+        return loc.pow(2).mean() + scale.pow(2).mean()
+    if kind == "paper":
+        return loc.pow(2).mean() + scale.log().pow(2).mean()
+    if kind == "kl":
+        return (0.5 * (scale.pow(2) + loc.pow(2) - 1.0) - scale.log()).mean()
+    raise ValueError(f"unknown penalty kind {kind!r}; use 'official', 'paper' or 'kl'")
+
+
+class _LocScale(nn.Module):
+    """obs -> (loc, scale)."""
+
+    def __init__(self, net: nn.Sequential, latent_dim: int) -> None:
+        super().__init__()
+        self.net = net
+        self.latent_dim = latent_dim
+
+    def forward(self, obs: Tensor) -> tuple[Tensor, Tensor]:
+        loc, raw = self.net(obs).split(self.latent_dim, dim=-1)
+        return loc, scale_from_raw(raw)
+
+
+@register("gaussian")
+class GaussianEncoder(nn.Module):
+    """A diagonal Gaussian latent policy; see the module docstring.
+
+    Args:
+        obs_dim: observation size.
+        latent_dim: size of z (``action_dim`` by default in ``gorl.encoders.make``).
+        **options: fields of ``GaussianEncoderConfig``.
+    """
+
+    def __init__(self, *, obs_dim: int, latent_dim: int, **options: object) -> None:
+        super().__init__()
+        if obs_dim <= 0 or latent_dim <= 0:
+            raise ValueError(f"obs_dim and latent_dim must be positive, got {obs_dim}, {latent_dim}")
+        self.config = GaussianEncoderConfig(**options)  # type: ignore[arg-type]
+        self.obs_dim, self.latent_dim = obs_dim, latent_dim
+        self.loc_scale = _LocScale(mlp(obs_dim, self.config.hidden, 2 * latent_dim), latent_dim)
+        module = TensorDictModule(self.loc_scale, in_keys=[OBSERVATION], out_keys=[LOC, SCALE])
+        self._actor = ProbabilisticActor(
+            module,
+            in_keys=[LOC, SCALE],
+            out_keys=[LATENT],
+            distribution_class=IndependentNormal,
+            return_log_prob=True,
+            log_prob_key=LATENT_LOG_PROB,
+        )
+        self.reset_to_prior()
+
+    @property
+    def actor(self) -> ProbabilisticActor:
+        """The TorchRL actor: OBSERVATION -> LOC, SCALE, LATENT, LATENT_LOG_PROB."""
+        return self._actor
+
+    def distribution(self, obs: Tensor) -> Distribution:
+        """pi_theta(. | obs) with batch shape ``obs.shape[:-1]`` and event shape ``(latent_dim,)``."""
+        loc, scale = self.loc_scale(obs)
+        return IndependentNormal(loc, scale)
+
+    def mode(self, obs: Tensor) -> Tensor:
+        """The mean latent, ``(*B, latent_dim)``."""
+        return self.loc_scale(obs)[0]
+
+    def prior_penalty(self, obs: Tensor) -> Tensor:
+        """``prior_penalty(loc, scale, config.penalty)`` at ``obs``; a scalar."""
+        loc, scale = self.loc_scale(obs)
+        return prior_penalty(loc, scale, self.config.penalty)
+
+    @torch.no_grad()
+    def reset_to_prior(self) -> None:
+        """Fresh hidden layers; output layer set so that pi(. | s) = N(0, I) for every s."""
+        reinit_(self.loc_scale.net)
+        head = self.loc_scale.net[-1]
+        assert isinstance(head, nn.Linear)
+        head.weight.zero_()
+        head.bias[: self.latent_dim].zero_()
+        head.bias[self.latent_dim :].fill_(_PRIOR_SCALE_BIAS)

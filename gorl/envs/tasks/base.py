@@ -1,0 +1,104 @@
+"""The contract between a torch task port and a batched simulator.
+
+A task port is dm_control's task logic (observation, reward, initial state) rewritten as batched torch
+functions of the simulator's state. It never touches a simulator: ``SimState`` carries the arrays, so
+the same port runs on MuJoCo Warp's arrays (``gorl.envs.warp``) and on arrays read from dm_control
+physics (``SimState.from_physics``), which is how the parity tests compare the two.
+
+Shapes: N worlds; ``xmat``-like fields are row-major 3x3 flattened to 9, as in MuJoCo.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+import torch
+from torch import Generator, Tensor
+
+TaskState = dict[str, Tensor]
+
+
+@dataclass
+class SimState:
+    """Batched MuJoCo state read by task ports (float32, leading dim N)."""
+
+    qpos: Tensor  # (N, nq)
+    qvel: Tensor  # (N, nv)
+    ctrl: Tensor  # (N, nu)
+    xpos: Tensor  # (N, nbody, 3)
+    xmat: Tensor  # (N, nbody, 9)
+    site_xpos: Tensor  # (N, nsite, 3)
+    site_xmat: Tensor  # (N, nsite, 9)
+    geom_xpos: Tensor  # (N, ngeom, 3)
+    geom_xmat: Tensor  # (N, ngeom, 9)
+    sensordata: Tensor  # (N, nsensordata)
+    time: Tensor  # (N,)
+
+    @classmethod
+    def from_physics(cls, physics: Sequence[Any], device: torch.device | str = "cpu") -> SimState:
+        """Stacks the state of dm_control ``Physics`` objects (one per world) into a SimState."""
+
+        def stack(name: str, shape: tuple[int, ...] | None = None) -> Tensor:
+            arrs = [np.asarray(getattr(p.data, name), dtype=np.float64) for p in physics]
+            out = np.stack(arrs).astype(np.float32)
+            if shape is not None:
+                out = out.reshape(len(physics), *shape)
+            return torch.as_tensor(out, device=device)
+
+        m = physics[0].model
+        return cls(
+            qpos=stack("qpos"),
+            qvel=stack("qvel"),
+            ctrl=stack("ctrl"),
+            xpos=stack("xpos", (m.nbody, 3)),
+            xmat=stack("xmat", (m.nbody, 9)),
+            site_xpos=stack("site_xpos", (m.nsite, 3)),
+            site_xmat=stack("site_xmat", (m.nsite, 9)),
+            geom_xpos=stack("geom_xpos", (m.ngeom, 3)),
+            geom_xmat=stack("geom_xmat", (m.ngeom, 9)),
+            sensordata=stack("sensordata"),
+            time=torch.as_tensor(np.array([p.data.time for p in physics], dtype=np.float32), device=device),
+        )
+
+    @classmethod
+    def field_names(cls) -> list[str]:
+        """The names of the state arrays."""
+        return [f.name for f in fields(cls)]
+
+
+@runtime_checkable
+class TaskPort(Protocol):
+    """dm_control's ``Task`` for one domain-task, batched over worlds in torch.
+
+    Attributes:
+        domain, task: dm_control names (``"cheetah"``, ``"run"``).
+        obs_spec: ``(key, size)`` pairs in dm_control's observation-dict order; ``obs_dim`` their sum.
+        action_dim: number of actuators.
+        settle_steps: physics steps run after ``initial_state`` before the episode starts (cheetah: 200).
+    """
+
+    domain: ClassVar[str]
+    task: ClassVar[str]
+    obs_spec: tuple[tuple[str, int], ...]
+    obs_dim: int
+    action_dim: int
+    settle_steps: int
+
+    def observation(self, sim: SimState, task_state: TaskState) -> Tensor:
+        """Flattened observation ``(N, obs_dim)``, float32, in dm_control's key order."""
+        ...
+
+    def reward(self, sim: SimState, task_state: TaskState) -> Tensor:
+        """Reward ``(N,)`` in ``[0, 1]``."""
+        ...
+
+    def initial_state(self, qpos0: Tensor, generator: Generator) -> tuple[Tensor, Tensor, TaskState]:
+        """Samples a new episode for every row of ``qpos0 (N, nq)``: ``(qpos, qvel, task_state)``."""
+        ...
+
+    def task_state_from_physics(self, physics: Sequence[Any]) -> TaskState:
+        """Reads the per-episode task state (targets, ...) of dm_control physics, one per world."""
+        ...

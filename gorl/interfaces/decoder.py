@@ -1,0 +1,48 @@
+"""The GenerativeDecoder interface: g_phi(a | s, z).
+
+A decoder maps a state and a latent z to an action in the *unsquashed* space (R^action_dim). The
+composite policy squashes that into the environment's bounds (``gorl.squash``); training targets come
+back through ``gorl.squash.unsquash``. A decoder is an ``nn.Module``.
+
+Contract (checked by ``gorl.testing.check_decoder``):
+
+* ``decode(obs, z)``: obs ``(*B, obs_dim)``, z ``(*B, latent_dim)`` -> ``(*B, action_dim)``; any batch
+  shape ``*B`` (including ``()``), same dtype as the inputs, deterministic given (obs, z): the sampling
+  chain (Euler steps, DDIM steps) adds no noise of its own. It never needs gradients into z: the encoder
+  is optimised in latent space, so callers may run it under ``torch.no_grad()``.
+* ``loss(obs, action)``: obs ``(*B, obs_dim)``, action ``(*B, action_dim)`` (unsquashed) -> a scalar,
+  the likelihood-free generative objective. The decoder draws its own z ~ N(0, I) (and times, noise)
+  from ``torch``'s global generator or the one passed; it never sees the encoder.
+* ``trainable``: a trait. ``False`` for decoders with no parameters to fit (identity); the schedule then
+  skips the decoder phase and the conformance suite skips the gradient check.
+* ``reset_parameters()``: re-initialise before a refit (the official code refits from scratch).
+* ``state_dict()`` / ``load_state_dict()`` round-trip exactly (from ``nn.Module``).
+"""
+
+from __future__ import annotations
+
+from typing import Protocol, runtime_checkable
+
+from torch import Generator, Tensor
+
+
+@runtime_checkable
+class GenerativeDecoder(Protocol):
+    """A conditional generator ``a = g_phi(s, z)`` trained by a likelihood-free loss."""
+
+    obs_dim: int
+    latent_dim: int
+    action_dim: int
+    trainable: bool
+
+    def decode(self, obs: Tensor, z: Tensor) -> Tensor:
+        """Maps ``(obs (*B, obs_dim), z (*B, latent_dim))`` to an unsquashed action ``(*B, action_dim)``."""
+        ...
+
+    def loss(self, obs: Tensor, action: Tensor, generator: Generator | None = None) -> Tensor:
+        """The generative objective on pairs ``(obs (*B, obs_dim), action (*B, action_dim))``; a scalar."""
+        ...
+
+    def reset_parameters(self) -> None:
+        """Re-initialises every learnable parameter (a no-op when ``trainable`` is False)."""
+        ...

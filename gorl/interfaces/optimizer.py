@@ -1,0 +1,52 @@
+"""The LatentOptimizer interface: what an RL algorithm provides to the GoRL schedule.
+
+The schedule (``gorl.algos.schedule``) alternates encoder stages and decoder refits and knows nothing
+else about the algorithm. An optimiser owns its environment(s), critic(s), replay or rollout storage and
+torch optimisers; it updates only the encoder of the composite policy it is bound to, with the decoder
+frozen (``requires_grad_(False)`` and no optimiser state).
+
+Contract:
+
+* ``bind(policy)``: (re)builds losses and optimiser state for ``policy.encoder``; called at the start of
+  every encoder stage, after the encoder was reset to the prior. The critic is kept across stages.
+* ``iterate()``: one round of collection and updates; returns scalar metrics (floats) and advances
+  ``env_steps`` by the number of environment steps it collected for training.
+* ``decoder_data(max_pairs)``: recent on-policy pairs ``(obs (M, obs_dim), raw_action (M, action_dim))``
+  with ``M <= max_pairs``, raw actions in the decoder's unsquashed space. Steps spent collecting them,
+  if any, are not counted in ``env_steps`` (as in the official code).
+* ``state_dict()`` / ``load_state_dict()``: everything needed to resume bit-for-bit on the CPU (networks,
+  optimisers, normalisation statistics, environment and RNG state, counters).
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol, runtime_checkable
+
+from torch import Tensor
+
+
+@runtime_checkable
+class LatentOptimizer(Protocol):
+    """An on- or off-policy algorithm that optimises the encoder in latent space."""
+
+    env_steps: int
+
+    def bind(self, policy: Any) -> None:
+        """Prepares to optimise ``policy.encoder`` with ``policy.decoder`` frozen."""
+        ...
+
+    def iterate(self) -> dict[str, float]:
+        """Collects data and updates the encoder once; returns metrics."""
+        ...
+
+    def decoder_data(self, max_pairs: int) -> tuple[Tensor, Tensor]:
+        """Recent on-policy ``(obs, raw_action)`` pairs for the decoder phase."""
+        ...
+
+    def state_dict(self) -> dict[str, Any]:
+        """A resumable snapshot."""
+        ...
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restores a snapshot taken by ``state_dict``."""
+        ...
