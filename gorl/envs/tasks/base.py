@@ -30,6 +30,7 @@ class SimState:
     ctrl: Tensor  # (N, nu)
     xpos: Tensor  # (N, nbody, 3)
     xmat: Tensor  # (N, nbody, 9)
+    xipos: Tensor  # (N, nbody, 3) body centres of mass
     site_xpos: Tensor  # (N, nsite, 3)
     site_xmat: Tensor  # (N, nsite, 9)
     geom_xpos: Tensor  # (N, ngeom, 3)
@@ -55,6 +56,7 @@ class SimState:
             ctrl=stack("ctrl"),
             xpos=stack("xpos", (m.nbody, 3)),
             xmat=stack("xmat", (m.nbody, 9)),
+            xipos=stack("xipos", (m.nbody, 3)),
             site_xpos=stack("site_xpos", (m.nsite, 3)),
             site_xmat=stack("site_xmat", (m.nsite, 9)),
             geom_xpos=stack("geom_xpos", (m.ngeom, 3)),
