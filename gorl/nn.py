@@ -7,7 +7,9 @@ from collections.abc import Sequence
 from torch import nn
 
 
-def mlp(in_dim: int, hidden: Sequence[int], out_dim: int, activation: type[nn.Module] = nn.SiLU) -> nn.Sequential:
+def mlp(
+    in_dim: int, hidden: Sequence[int], out_dim: int, activation: type[nn.Module] = nn.SiLU
+) -> nn.Sequential:
     """``in_dim -> hidden[0] -> ... -> out_dim`` with ``activation`` between layers (none at the end)."""
     layers: list[nn.Module] = []
     last = in_dim

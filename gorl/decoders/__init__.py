@@ -8,6 +8,7 @@ own (a class or factory called as ``factory(obs_dim=, action_dim=, latent_dim=, 
 from __future__ import annotations
 
 from collections.abc import Callable
+from importlib import import_module
 from typing import Any
 
 from gorl.interfaces.decoder import GenerativeDecoder
@@ -49,15 +50,11 @@ def make(
 # Built-in decoders register themselves on import.
 from gorl.decoders import identity as _identity  # noqa: E402,F401
 
-try:  # the other built-ins are written separately; import them when present
-    from gorl.decoders import flow as _flow  # noqa: F401
-except ModuleNotFoundError as _e:  # pragma: no cover
-    if _e.name != "gorl.decoders.flow":
-        raise
-try:
-    from gorl.decoders import diffusion as _diffusion  # noqa: F401
-except ModuleNotFoundError as _e:  # pragma: no cover
-    if _e.name != "gorl.decoders.diffusion":
-        raise
+for _name in ("flow", "diffusion"):  # the other built-ins, imported when present
+    try:
+        import_module(f"gorl.decoders.{_name}")
+    except ModuleNotFoundError as _e:  # pragma: no cover
+        if _e.name != f"gorl.decoders.{_name}":
+            raise
 
 __all__ = ["REGISTRY", "GenerativeDecoder", "make", "names", "register"]

@@ -40,6 +40,10 @@ class IdentityDecoder(nn.Module):
         """Returns ``z`` unchanged: ``(*B, latent_dim)``."""
         if z.shape[-1] != self.latent_dim:
             raise ValueError(f"z has last dim {z.shape[-1]}, expected latent_dim={self.latent_dim}")
+        if obs.shape[-1] != self.obs_dim or obs.shape[:-1] != z.shape[:-1]:
+            raise ValueError(
+                f"obs has shape {tuple(obs.shape)}, expected (*{tuple(z.shape[:-1])}, obs_dim={self.obs_dim})"
+            )
         return z
 
     def loss(self, obs: Tensor, action: Tensor, generator: Generator | None = None) -> Tensor:

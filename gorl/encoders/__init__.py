@@ -25,7 +25,9 @@ def make(name: str, *, obs_dim: int, latent_dim: int, **options: Any) -> LatentP
     """Builds encoder ``name`` for ``obs_dim`` observations and ``latent_dim`` latents."""
     encoder = REGISTRY.get(name)(obs_dim=obs_dim, latent_dim=latent_dim, **options)
     if not isinstance(encoder, LatentPolicy):
-        raise TypeError(f"encoder {name!r} built a {type(encoder).__name__}, which lacks part of LatentPolicy")
+        raise TypeError(
+            f"encoder {name!r} built a {type(encoder).__name__}, which lacks part of LatentPolicy"
+        )
     return encoder
 
 

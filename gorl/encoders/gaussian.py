@@ -33,7 +33,9 @@ _PRIOR_SCALE_BIAS = math.log(math.expm1(1.0 - MIN_SCALE))
 class GaussianEncoderConfig(Config):
     """Options of the Gaussian latent policy."""
 
-    hidden: list[int] = Field(default=[32, 32, 32, 32], min_length=1, description="MLP widths (4x32 official)")
+    hidden: list[int] = Field(
+        default=[32, 32, 32, 32], min_length=1, description="MLP widths (4x32 official)"
+    )
     penalty: Literal["official", "kl", "paper"] = Field(
         default="official",
         description="prior penalty: official mean(loc^2)+mean(scale^2); kl: KL(pi || N(0,I)) per dim; "

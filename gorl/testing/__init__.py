@@ -1,0 +1,13 @@
+"""Conformance checks that any encoder or decoder must pass, shipped with the library.
+
+A plug-in author runs them on their own component::
+
+    from gorl.testing import check_decoder
+    check_decoder(lambda **kw: MyDecoder(**kw), obs_dim=5, action_dim=3)
+
+Each check raises ``AssertionError`` with a message naming the broken property.
+"""
+
+from gorl.testing.conformance import check_decoder, check_latent_policy
+
+__all__ = ["check_decoder", "check_latent_policy"]
