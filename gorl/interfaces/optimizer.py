@@ -7,8 +7,11 @@ frozen (``requires_grad_(False)`` and no optimiser state).
 
 Contract:
 
-* ``bind(policy)``: (re)builds losses and optimiser state for ``policy.encoder``; called at the start of
-  every encoder stage, after the encoder was reset to the prior. The critic is kept across stages.
+* ``bind(policy, overrides)``: (re)builds losses and optimiser state for ``policy.encoder``; called at
+  the start of every encoder stage, after the encoder was reset to the prior. ``overrides`` are config
+  fields for this stage (e.g. ``{"clip_epsilon": 0.3}``). The critic is kept across stages.
+* ``normalize(obs)``: the observation transform (running normalisation) that the encoder, the decoder
+  and the evaluation see: raw ``(*B, obs_dim)`` -> ``(*B, obs_dim)``.
 * ``iterate()``: one round of collection and updates; returns scalar metrics (floats) and advances
   ``env_steps`` by the number of environment steps it collected for training.
 * ``decoder_data(max_pairs)``: recent on-policy pairs ``(obs (M, obs_dim), raw_action (M, action_dim))``
@@ -31,8 +34,12 @@ class LatentOptimizer(Protocol):
 
     env_steps: int
 
-    def bind(self, policy: Any) -> None:
+    def bind(self, policy: Any, overrides: dict[str, Any] | None = None) -> None:
         """Prepares to optimise ``policy.encoder`` with ``policy.decoder`` frozen."""
+        ...
+
+    def normalize(self, obs: Tensor) -> Tensor:
+        """Raw observations ``(*B, obs_dim)`` as the policy sees them."""
         ...
 
     def iterate(self) -> dict[str, float]:

@@ -1,0 +1,155 @@
+"""``gorl`` command line: ``gorl train`` (with ``--resume``) and ``gorl list``.
+
+``gorl train`` with no arguments is the README's main job: a short GoRL(FM) run on cheetah-run on the
+CPU that prints where its results are.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from gorl.algos.guards import NonFiniteError
+from gorl.checkpoint import CheckpointError
+from gorl.registry import RegistryError
+from gorl.train_config import TrainConfig
+
+# The main job: about 3 minutes on a 2-core laptop CPU.
+QUICK = {"total_steps": 46_080, "eval_every": 15_360, "eval_envs": 4,
+         "schedule": {"decoder_pairs": 16_384, "fit": {"steps": 300}}}  # fmt: skip
+
+
+def parse_sets(items: list[str]) -> dict[str, Any]:
+    """``["ppo.lr=3e-4", "seed=1"]`` -> ``{"ppo": {"lr": 0.0003}, "seed": 1}`` (values parsed as YAML)."""
+    out: dict[str, Any] = {}
+    for item in items:
+        if "=" not in item:
+            raise ValueError(f"--set takes key=value, got {item!r}")
+        key, raw = item.split("=", 1)
+        parts = [p for p in key.strip().split(".") if p]
+        if not parts:
+            raise ValueError(f"--set has an empty key in {item!r}")
+        node = out
+        for p in parts[:-1]:
+            node = node.setdefault(p, {})
+            if not isinstance(node, dict):
+                raise ValueError(f"--set {key}: {p} is both a value and a section")
+        node[parts[-1]] = yaml.safe_load(raw)
+    return out
+
+
+def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """Recursive dict merge; ``extra`` wins."""
+    out = dict(base)
+    for k, v in extra.items():
+        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def load_file(path: str) -> dict[str, Any]:
+    """A YAML or JSON config file as a dict."""
+    p = Path(path)
+    if not p.exists():
+        raise FileNotFoundError(f"config file {p} does not exist")
+    data = yaml.safe_load(p.read_text()) if p.suffix in (".yaml", ".yml") else json.loads(p.read_text())
+    if not isinstance(data, dict):
+        raise ValueError(f"config file {p} must hold a mapping, got {type(data).__name__}")
+    return data
+
+
+def build_config(args: argparse.Namespace) -> TrainConfig:
+    """Quick defaults < config file < flags < --set."""
+    data: dict[str, Any] = dict(QUICK)
+    if args.config:
+        data = merge(data, load_file(args.config))
+    for flag in ("task", "method", "total_steps", "seed", "backend", "device"):
+        value = getattr(args, flag)
+        if value is not None:
+            data[flag] = value
+    data = merge(data, parse_sets(args.set or []))
+    if args.no_progress:
+        data["progress"] = False
+    return TrainConfig(**data)
+
+
+def _train(args: argparse.Namespace) -> int:
+    from gorl.train import Trainer
+
+    if args.resume:
+        trainer = Trainer.resume(args.resume, **({"progress": False} if args.no_progress else {}))
+        out = Path(args.resume)
+        print(f"resuming {out} at {trainer.opt.env_steps} env steps", flush=True)
+    else:
+        cfg = build_config(args)
+        out = Path(args.out or f"runs/{cfg.method}-{cfg.task}-s{cfg.seed}-{time.strftime('%Y%m%d-%H%M%S')}")
+        if (out / "checkpoint.pt").exists():
+            raise FileExistsError(f"{out} already holds a run; resume it with: gorl train --resume {out}")
+        trainer = Trainer(cfg, out)
+        print(f"training {cfg.method} on {cfg.task} for {cfg.total_steps} env steps -> {out}", flush=True)
+    summary = trainer.run()
+    print(json.dumps(summary, indent=2))
+    print(f"results: {out}/metrics.jsonl, {out}/summary.json; checkpoint: {out}/checkpoint.pt")
+    return 0
+
+
+def _list(_: argparse.Namespace) -> int:
+    import gorl.decoders as decoders
+    import gorl.encoders as encoders
+    from gorl.algos import methods
+    from gorl.envs import PAPER_TASKS
+
+    print("methods: ", ", ".join(methods.names()))
+    print("decoders:", ", ".join(decoders.names()))
+    print("encoders:", ", ".join(encoders.names()))
+    print("paper tasks:", ", ".join(PAPER_TASKS), "(any dm_control suite domain-task works)")
+    return 0
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser."""
+    ap = argparse.ArgumentParser(prog="gorl", description=__doc__.split("\n")[0])
+    sub = ap.add_subparsers(dest="command")
+    tr = sub.add_parser("train", help="train (default: a short GoRL(FM) run on cheetah-run, CPU)")
+    tr.add_argument("--task", help="dm_control domain-task, e.g. cheetah-run")
+    tr.add_argument("--method", help="ppo, gorl-fm, gorl-diff, gorl-<decoder>")
+    tr.add_argument("--total-steps", dest="total_steps", type=int, help="env-step budget")
+    tr.add_argument("--seed", type=int)
+    tr.add_argument("--backend", choices=["dmc", "warp"])
+    tr.add_argument("--device")
+    tr.add_argument("--out", help="run directory (default runs/<method>-<task>-s<seed>-<time>)")
+    tr.add_argument("--config", help="YAML or JSON file of TrainConfig fields")
+    tr.add_argument("--set", action="append", metavar="KEY=VALUE", help="override, e.g. ppo.lr=3e-4 (repeatable)")
+    tr.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint")
+    tr.add_argument("--no-progress", action="store_true", help="no progress bar")
+    tr.set_defaults(func=_train)
+    ls = sub.add_parser("list", help="list methods, decoders, encoders and tasks")
+    ls.set_defaults(func=_list)
+    return ap
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``gorl`` command."""
+    args = parser().parse_args(argv)
+    if args.command is None:
+        parser().print_help()
+        return 2
+    try:
+        return int(args.func(args))
+    except ValidationError as e:
+        print(f"gorl: invalid configuration:\n{e}", file=sys.stderr)
+    except (RegistryError, CheckpointError, FileNotFoundError, FileExistsError, ValueError) as e:
+        print(f"gorl: {e}", file=sys.stderr)
+    except NonFiniteError as e:
+        print(f"gorl: training stopped: {e}. The last good checkpoint is kept.", file=sys.stderr)
+    return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+import pytest
+from pydantic import ValidationError
+
+from gorl.algos import methods
+from gorl.algos.ppo_config import PPOConfig, preset
+from gorl.algos.schedule import ScheduleConfig
+from gorl.registry import RegistryError
+
+
+def test_ppo_defaults_are_the_official_iteration():
+    c = PPOConfig()
+    # 1024 segments x 32 minibatches x 30 steps = 983,040 env steps; 2048 envs -> 16 unrolls
+    assert c.steps_per_iteration == 983_040
+    assert c.unrolls_per_iteration == 16
+    assert (c.gamma, c.gae_lambda, c.reward_scale, c.value_coef, c.entropy_coef) == (0.995, 0.95, 10.0, 0.25, 0.01)
+    assert (c.lr, c.clip_epsilon, c.max_grad_norm, c.penalty_coef) == (1e-3, 0.15, 0.5, 5e-4)
+
+
+def test_presets():
+    assert preset("playground").clip_epsilon == 0.3
+    assert preset("paper-ppo").lr == 3e-4
+    assert preset("cpu").steps_per_iteration == 32 * 4 * 30
+    with pytest.raises(ValueError, match="unknown PPO preset 'fast'.*playground"):
+        preset("fast")
+
+
+@pytest.mark.parametrize(
+    ("kw", "field"),
+    [({"gamma": 1.5}, "gamma"), ({"clip_epsilon": 0}, "clip_epsilon"), ({"num_envs": 3}, "num_envs"),
+     ({"lr": -1}, "lr"), ({"learning_rate": 1e-3}, "learning_rate"), ({"critic_hidden": [0]}, "critic_hidden")],
+)
+def test_bad_ppo_values_name_the_field(kw, field):
+    with pytest.raises(ValidationError, match=field):
+        PPOConfig(**kw)
+
+
+def test_schedule_stage_ends_follow_the_official_60_60_30_30():
+    s = ScheduleConfig()
+    assert s.stage_ends(180_000_000) == [60_000_000, 120_000_000, 150_000_000, 180_000_000]
+    assert s.at(s.stage_overrides, 3) == {"clip_epsilon": 0.3, "penalty_coef": 1e-3}
+    with pytest.raises(ValidationError, match="sum to 1"):
+        ScheduleConfig(stage_fractions=[0.5, 0.4])
+
+
+def test_methods_by_name():
+    assert methods.get("ppo").schedule["decoder"] is None
+    assert methods.get("gorl-fm").schedule["decoder"] == "flow"
+    assert methods.get("gorl-diff").schedule["reset_encoder"] == [False]
+    assert methods.get("gorl-identity").schedule["decoder"] == "identity"
+    with pytest.raises(RegistryError, match="unknown method 'gorl-vae'"):
+        methods.get("gorl-vae")
