@@ -10,6 +10,7 @@ Shapes: N worlds; ``xmat``-like fields are row-major 3x3 flattened to 9, as in M
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from typing import Any, ClassVar, Protocol, runtime_checkable
@@ -104,3 +105,94 @@ class TaskPort(Protocol):
     def task_state_from_physics(self, physics: Sequence[Any]) -> TaskState:
         """Reads the per-episode task state (targets, ...) of dm_control physics, one per world."""
         ...
+
+
+def object_index(mj_model: Any, objtype: str, name: str) -> int:
+    """The id of a named MuJoCo object; an unknown name raises with the known ones.
+
+    Args:
+        mj_model: a ``mujoco.MjModel``.
+        objtype: ``"body"``, ``"joint"``, ``"site"``, ``"geom"``, ``"sensor"`` or ``"actuator"``.
+        name: the object's name in the MJCF.
+    """
+    import mujoco
+
+    kind = getattr(mujoco.mjtObj, f"mjOBJ_{objtype.upper()}")
+    idx = mujoco.mj_name2id(mj_model, kind, name)
+    if idx < 0:
+        count = {"body": mj_model.nbody, "joint": mj_model.njnt, "site": mj_model.nsite}.get(objtype)
+        count = count if count is not None else getattr(mj_model, f"n{objtype}")
+        known = [mujoco.mj_id2name(mj_model, kind, i) for i in range(count)]
+        raise KeyError(f"no {objtype} named {name!r} in the model; known: {known}")
+    return int(idx)
+
+
+def sensor_index(mj_model: Any, name: str) -> int:
+    """The first ``sensordata`` column of a named sensor."""
+    return int(mj_model.sensor_adr[object_index(mj_model, "sensor", name)])
+
+
+@dataclass(frozen=True)
+class JointSampler:
+    """dm_control's ``randomize_limited_and_rotational_joints`` for hinge and slide joints, in torch.
+
+    Limited hinges and slides are uniform in their range, unlimited hinges uniform in ``[-pi, pi]``;
+    unlimited slides keep ``qpos0``. Ball and free joints are refused (no port here needs them).
+
+    Attributes:
+        qpos_idx: ``(J,)`` qpos columns that are sampled.
+        low, high: ``(J,)`` float32 bounds of the uniform draws.
+    """
+
+    qpos_idx: Tensor
+    low: Tensor
+    high: Tensor
+
+    @classmethod
+    def from_model(
+        cls, mj_model: Any, device: torch.device | str = "cpu", *, limited_only: bool = False
+    ) -> JointSampler:
+        """Reads joint types, limits and qpos addresses of ``mj_model``.
+
+        ``limited_only`` keeps unlimited hinges at ``qpos0`` too (cheetah samples limited joints only).
+        """
+        import mujoco
+
+        idx, low, high = [], [], []
+        for j in range(mj_model.njnt):
+            jtype = int(mj_model.jnt_type[j])
+            if jtype not in (mujoco.mjtJoint.mjJNT_HINGE, mujoco.mjtJoint.mjJNT_SLIDE):
+                name = mujoco.mj_id2name(mj_model, mujoco.mjtObj.mjOBJ_JOINT, j)
+                raise ValueError(f"JointSampler handles hinge and slide joints only; {name!r} is not one")
+            if mj_model.jnt_limited[j]:
+                lo, hi = mj_model.jnt_range[j]
+            elif jtype == mujoco.mjtJoint.mjJNT_HINGE and not limited_only:
+                lo, hi = -math.pi, math.pi
+            else:
+                continue
+            idx.append(int(mj_model.jnt_qposadr[j]))
+            low.append(float(lo))
+            high.append(float(hi))
+        f32 = dict(dtype=torch.float32, device=device)
+        return cls(
+            torch.tensor(idx, dtype=torch.long, device=device),
+            torch.tensor(low, **f32),
+            torch.tensor(high, **f32),
+        )
+
+    def __call__(self, qpos0: Tensor, generator: Generator) -> Tensor:
+        """Samples joint positions.
+
+        Args:
+            qpos0: ``(N, nq)`` reference positions; columns not sampled are kept.
+            generator: source of the uniform draws (on ``qpos0``'s device).
+
+        Returns:
+            ``(N, nq)`` float32 positions.
+        """
+        n = qpos0.shape[0]
+        u = torch.rand(n, self.qpos_idx.numel(), generator=generator, device=generator.device)
+        u = u.to(qpos0.device)
+        qpos = qpos0.to(torch.float32).clone()
+        qpos[:, self.qpos_idx] = self.low + u * (self.high - self.low)
+        return qpos
