@@ -10,6 +10,7 @@ there are and requires nearly all states to be compared).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import mujoco
@@ -17,6 +18,8 @@ import numpy as np
 import pytest
 import torch
 from dm_control import suite
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gorl.envs.tasks.base import SimState
 from gorl.envs.tasks.finger import FingerSpin, FingerTurnHard, PlanarContactCheck, segment_distance_2d
@@ -144,9 +147,15 @@ def dm_initial_states(task: str, n: int, seed: int) -> tuple[np.ndarray, np.ndar
     return np.stack(qpos), np.stack(targets)
 
 
-def port_initial_states(task: str, n: int, seed: int):
+@functools.lru_cache(maxsize=2)
+def model_and_port(task: str):
+    """A model and its port, built once per task (``initial_state`` does not touch either)."""
     model = suite.load("finger", task, task_kwargs={"random": 0}).physics.model.ptr
-    port = (FingerSpin if task == "spin" else FingerTurnHard)(model)
+    return model, (FingerSpin if task == "spin" else FingerTurnHard)(model)
+
+
+def port_initial_states(task: str, n: int, seed: int):
+    model, port = model_and_port(task)
     qpos0 = torch.as_tensor(model.qpos0, dtype=torch.float32).expand(n, -1)
     return model, port.initial_state(qpos0, torch.Generator().manual_seed(seed))
 
@@ -229,3 +238,14 @@ def test_target_is_visual_only() -> None:
             qpos.append(env.physics.data.qpos.copy())
         trajectories.append(np.stack(qpos))
     np.testing.assert_array_equal(trajectories[0], trajectories[1])
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(n=st.integers(1, 64), seed=st.integers(0, 2**31 - 1), task=st.sampled_from(["spin", "turn_hard"]))
+def test_initial_state_any_batch_and_seed(n: int, seed: int, task: str) -> None:
+    model, (qpos, qvel, ts) = port_initial_states(task, n, seed)
+    assert qpos.shape == (n, model.nq) and qvel.shape == (n, model.nv)
+    assert qpos.dtype == qvel.dtype == torch.float32 and torch.isfinite(qpos).all()
+    assert not PlanarContactCheck(model)(qpos).any()
+    for key, value in ts.items():
+        assert value.shape[0] == n and value.dtype == torch.float32, key

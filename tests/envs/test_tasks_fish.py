@@ -8,11 +8,14 @@ those quantities (gaussian tolerance with margin 0.09 m), so it gets ``atol=1e-5
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
 import torch
 from dm_control import suite
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gorl.envs.tasks.base import SimState
 from gorl.envs.tasks.fish import JOINTS, FishSwim, vector_in_frame
@@ -105,9 +108,15 @@ def dm_initial_states(n: int, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return np.stack(qpos), np.stack(targets)
 
 
-def port_initial_states(n: int, seed: int):
+@functools.lru_cache(maxsize=1)
+def model_and_port():
+    """A model and its port, built once (``initial_state`` touches neither)."""
     env, port = make(0)
-    model = env.physics.model.ptr
+    return env.physics.model.ptr, port
+
+
+def port_initial_states(n: int, seed: int):
+    model, port = model_and_port()
     qpos0 = torch.as_tensor(model.qpos0, dtype=torch.float32).expand(n, -1)
     return model, port.initial_state(qpos0, torch.Generator().manual_seed(seed))
 
@@ -177,3 +186,12 @@ def test_target_is_visual_only() -> None:
             assert env.physics.data.ncon == 0
         trajectories.append(np.stack(qpos))
     np.testing.assert_array_equal(trajectories[0], trajectories[1])
+
+
+@settings(max_examples=25, deadline=None, derandomize=True)
+@given(n=st.integers(1, 64), seed=st.integers(0, 2**31 - 1))
+def test_initial_state_any_batch_and_seed(n: int, seed: int) -> None:
+    model, (qpos, qvel, ts) = port_initial_states(n, seed)
+    assert qpos.shape == (n, model.nq) and qvel.shape == (n, model.nv) and ts["target"].shape == (n, 3)
+    assert qpos.dtype == qvel.dtype == ts["target"].dtype == torch.float32
+    torch.testing.assert_close(qpos[:, 3:7].norm(dim=-1), torch.ones(n))
