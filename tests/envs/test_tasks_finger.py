@@ -21,6 +21,7 @@ from dm_control import suite
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gorl.envs.tasks import control_substeps, get_port, load_model, make_port
 from gorl.envs.tasks.base import SimState
 from gorl.envs.tasks.finger import FingerSpin, FingerTurnHard, PlanarContactCheck, segment_distance_2d
 
@@ -249,3 +250,15 @@ def test_initial_state_any_batch_and_seed(n: int, seed: int, task: str) -> None:
     assert not PlanarContactCheck(model)(qpos).any()
     for key, value in ts.items():
         assert value.shape[0] == n and value.dtype == torch.float32, key
+
+
+@pytest.mark.parametrize(
+    ("name", "cls", "keys"), [("finger-spin", FingerSpin, 3), ("finger-turn_hard", FingerTurnHard, 5)]
+)
+def test_registered_and_satisfies_task_port(name: str, cls: type, keys: int) -> None:
+    assert get_port(name) is cls
+    model = load_model(name)
+    port = make_port(name, model)  # raises unless the port satisfies TaskPort
+    assert (port.domain, port.task) == tuple(name.split("-"))
+    assert len(port.obs_spec) == keys and port.settle_steps == 0
+    assert control_substeps(name, model) == 2  # 0.02 s control step over 0.01 s physics steps

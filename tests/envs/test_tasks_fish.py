@@ -17,6 +17,7 @@ from dm_control import suite
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from gorl.envs.tasks import control_substeps, get_port, load_model, make_port
 from gorl.envs.tasks.base import SimState
 from gorl.envs.tasks.fish import JOINTS, FishSwim, vector_in_frame
 
@@ -195,3 +196,12 @@ def test_initial_state_any_batch_and_seed(n: int, seed: int) -> None:
     assert qpos.shape == (n, model.nq) and qvel.shape == (n, model.nv) and ts["target"].shape == (n, 3)
     assert qpos.dtype == qvel.dtype == ts["target"].dtype == torch.float32
     torch.testing.assert_close(qpos[:, 3:7].norm(dim=-1), torch.ones(n))
+
+
+def test_registered_and_satisfies_task_port() -> None:
+    assert get_port("fish-swim") is FishSwim
+    model = load_model("fish-swim")
+    port = make_port("fish-swim", model)  # raises unless the port satisfies TaskPort
+    assert [k for k, _ in port.obs_spec] == ["joint_angles", "upright", "target", "velocity"]
+    assert port.settle_steps == 0
+    assert control_substeps("fish-swim", model) == 10  # 0.04 s control step over 0.004 s physics steps

@@ -35,7 +35,7 @@ import numpy as np
 import torch
 from torch import Generator, Tensor
 
-from gorl.envs.tasks.base import SimState, TaskState
+from gorl.envs.tasks.base import JointSampler, SimState, TaskState, object_index, sensor_index
 
 _SPIN_VELOCITY = 15.0  # spinning faster than this (rad/s, negative direction) is rewarded
 _HARD_TARGET_SIZE = 0.03
@@ -234,38 +234,21 @@ class _Finger:
 
     def __init__(self, mj_model: mujoco.MjModel, device: torch.device | str) -> None:
         m, self.device = mj_model, torch.device(device)
-
-        def jid(name: str) -> int:
-            return mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_JOINT, name)
-
-        self.qpos_idx = torch.tensor([m.jnt_qposadr[jid(n)] for n in ("proximal", "distal")], device=device)
-        self.qvel_idx = torch.tensor(
-            [m.jnt_dofadr[jid(n)] for n in ("proximal", "distal", "hinge")], device=device
+        joints = {n: object_index(m, "joint", n) for n in ("proximal", "distal", "hinge")}
+        self.qpos_idx = torch.tensor(
+            [m.jnt_qposadr[joints[n]] for n in ("proximal", "distal")], device=device
         )
-        self.hinge_dof = int(m.jnt_dofadr[jid("hinge")])
-        self.spinner = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_BODY, "spinner")
-        self.tip = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_SITE, "tip")
-        self.target_site = mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_SITE, "target")
+        self.qvel_idx = torch.tensor([m.jnt_dofadr[j] for j in joints.values()], device=device)
+        self.hinge_dof = int(m.jnt_dofadr[joints["hinge"]])
+        self.spinner = object_index(m, "body", "spinner")
+        self.tip = object_index(m, "site", "tip")
+        self.target_site = object_index(m, "site", "target")
         self.touch_idx = torch.tensor(
-            [
-                m.sensor_adr[mujoco.mj_name2id(m, mujoco.mjtObj.mjOBJ_SENSOR, n)]
-                for n in ("touchtop", "touchbottom")
-            ],
-            device=device,
+            [sensor_index(m, n) for n in ("touchtop", "touchbottom")], device=device
         )
         self.nv = m.nv
-        # Joint sampling as in randomizers.randomize_limited_and_rotational_joints: limited hinges
-        # uniform in their range, unlimited hinges uniform in [-pi, pi].
-        lo, hi = [], []
-        for j in range(m.njnt):
-            if m.jnt_type[j] != mujoco.mjtJoint.mjJNT_HINGE:
-                raise ValueError("the finger port samples hinge joints only")
-            limited = bool(m.jnt_limited[j])
-            lo.append(m.jnt_range[j, 0] if limited else -math.pi)
-            hi.append(m.jnt_range[j, 1] if limited else math.pi)
-        self.joint_qpos = [int(m.jnt_qposadr[j]) for j in range(m.njnt)]
-        self.joint_lo = torch.tensor(lo, dtype=torch.float32, device=device)
-        self.joint_hi = torch.tensor(hi, dtype=torch.float32, device=device)
+        # randomize_limited_and_rotational_joints: limited hinges uniform in range, others in [-pi, pi].
+        self.sample_joints = JointSampler.from_model(m, device)
         self.in_contact = PlanarContactCheck(m, device)
 
     def base_observation(self, sim: SimState) -> list[Tensor]:
@@ -282,19 +265,16 @@ class _Finger:
         per round checks whether any row still needs a draw.
 
         Args:
-            qpos0: ``(N, nq)`` the model's reference positions (float32).
+            qpos0: ``(N, nq)`` the model's reference positions.
             generator: the torch generator all draws come from.
 
         Returns:
-            ``(N, nq)`` contact-free joint positions.
+            ``(N, nq)`` float32 contact-free joint positions.
         """
-        n, qpos = qpos0.shape[0], qpos0.clone()
-        need = torch.ones(n, dtype=torch.bool, device=qpos0.device)
-        span = (self.joint_hi - self.joint_lo).to(qpos0.device)
+        qpos = qpos0.to(torch.float32)
+        need = torch.ones(qpos.shape[0], dtype=torch.bool, device=qpos.device)
         for _ in range(_MAX_ATTEMPTS):
-            u = torch.rand(n, len(self.joint_qpos), generator=generator, device=generator.device)
-            cand = qpos.clone()
-            cand[:, self.joint_qpos] = self.joint_lo.to(qpos0.device) + u.to(qpos0.device) * span
+            cand = self.sample_joints(qpos, generator)
             ok = need & ~self.in_contact(cand)
             qpos = torch.where(ok[:, None], cand, qpos)
             need &= ~ok
@@ -332,7 +312,7 @@ class FingerSpin:
 
     def initial_state(self, qpos0: Tensor, generator: Generator) -> tuple[Tensor, Tensor, TaskState]:
         """Contact-free uniform joint angles, zero velocity, empty task state."""
-        qpos = self._f.random_joint_angles(qpos0.to(torch.float32), generator)
+        qpos = self._f.random_joint_angles(qpos0, generator)
         return qpos, torch.zeros(qpos.shape[0], self._f.nv, device=qpos.device), {}
 
     def task_state_from_physics(self, physics: Sequence[Any]) -> TaskState:
@@ -355,8 +335,7 @@ class FingerTurnHard:
             raise ValueError("the finger target site must belong to the world body")
         data = mujoco.MjData(mj_model)
         mujoco.mj_kinematics(mj_model, data)
-        hinge = mujoco.mj_name2id(mj_model, mujoco.mjtObj.mjOBJ_JOINT, "hinge")
-        cap1 = mujoco.mj_name2id(mj_model, mujoco.mjtObj.mjOBJ_GEOM, "cap1")
+        hinge, cap1 = object_index(mj_model, "joint", "hinge"), object_index(mj_model, "geom", "cap1")
         # The spinner hangs from the world, so its hinge anchor does not depend on qpos.
         self._anchor = torch.tensor(data.xanchor[hinge], dtype=torch.float32, device=device)
         self._circle_radius = float(mj_model.geom_size[cap1].sum())
@@ -401,7 +380,7 @@ class FingerTurnHard:
             ],
             dim=-1,
         )
-        qpos = self._f.random_joint_angles(qpos0.to(torch.float32), generator)
+        qpos = self._f.random_joint_angles(qpos0, generator)
         task_state = {"target": target, "target_radius": torch.full_like(angle, _HARD_TARGET_SIZE)}
         return qpos, torch.zeros(n, self._f.nv, device=dev), task_state
 

@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import Generator, Tensor
 
-from gorl.envs.tasks.base import SimState, TaskState
+from gorl.envs.tasks.base import SimState, TaskState, object_index
 from gorl.envs.tasks.rewards import tolerance
 
 JOINTS = (
@@ -72,21 +72,15 @@ class FishSwim:
     def __init__(self, mj_model: mujoco.MjModel, device: torch.device | str = "cpu") -> None:
         m, self._device = mj_model, torch.device(device)
 
-        def name2id(kind: mujoco.mjtObj, name: str) -> int:
-            idx = mujoco.mj_name2id(m, kind, name)
-            if idx < 0:
-                raise ValueError(f"fish model has no {kind.name} named {name!r}")
-            return idx
-
-        joints = [name2id(mujoco.mjtObj.mjOBJ_JOINT, n) for n in JOINTS]
+        joints = [object_index(m, "joint", n) for n in JOINTS]
         self._joint_qpos = torch.tensor([m.jnt_qposadr[j] for j in joints], device=device)
-        root = name2id(mujoco.mjtObj.mjOBJ_JOINT, "root")
+        root = object_index(m, "joint", "root")
         if m.jnt_type[root] != mujoco.mjtJoint.mjJNT_FREE:
             raise ValueError("fish root joint must be free")
         self._root_quat = int(m.jnt_qposadr[root]) + 3
-        self._torso = name2id(mujoco.mjtObj.mjOBJ_BODY, "torso")
-        self._mouth = name2id(mujoco.mjtObj.mjOBJ_GEOM, "mouth")
-        self._target = name2id(mujoco.mjtObj.mjOBJ_GEOM, "target")
+        self._torso = object_index(m, "body", "torso")
+        self._mouth = object_index(m, "geom", "mouth")
+        self._target = object_index(m, "geom", "target")
         if m.geom_bodyid[self._target] != 0:
             raise ValueError("the fish target geom must belong to the world body")
         self._radii = float(m.geom_size[self._mouth, 0] + m.geom_size[self._target, 0])
