@@ -173,11 +173,10 @@ class JointSampler:
             idx.append(int(mj_model.jnt_qposadr[j]))
             low.append(float(lo))
             high.append(float(hi))
-        f32 = dict(dtype=torch.float32, device=device)
         return cls(
             torch.tensor(idx, dtype=torch.long, device=device),
-            torch.tensor(low, **f32),
-            torch.tensor(high, **f32),
+            torch.tensor(low, dtype=torch.float32, device=device),
+            torch.tensor(high, dtype=torch.float32, device=device),
         )
 
     def __call__(self, qpos0: Tensor, generator: Generator) -> Tensor:
