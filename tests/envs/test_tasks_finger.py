@@ -17,6 +17,11 @@ import mujoco
 import numpy as np
 import pytest
 import torch
+
+# With MUJOCO_GL=egl, importing dm_control loads EGL, after which a first import of triton (through
+# torch._dynamo, which tensordict and torchrl import) segfaults. Importing it first keeps this module
+# safe to collect before modules that import tensordict (seen with torch 2.14.1, dm_control 1.0.50).
+import torch._dynamo
 from dm_control import suite
 from hypothesis import given, settings
 from hypothesis import strategies as st
