@@ -159,7 +159,7 @@ def test_per_env_seeds() -> None:
 
 
 def test_errors_name_the_problem() -> None:
-    with pytest.raises(ValueError, match="unknown dm_control task 'cheetah-fly'.*cheetah-run"):
+    with pytest.raises(ValueError, match=r"unknown dm_control task 'cheetah-fly'.*cheetah-run"):
         DMControlBatchEnv("cheetah-fly", 2)
     with pytest.raises(ValueError, match="num_envs"):
         DMControlBatchEnv("cheetah-run", 0)
