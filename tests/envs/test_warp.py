@@ -16,6 +16,7 @@ from tensordict import TensorDict
 pytest.importorskip("mujoco_warp")
 
 from gorl.envs.warp import WarpBatchEnv
+from gorl.envs.warp.parity import dm_control_parity
 from gorl.interfaces.env import BatchedEnv
 
 TASKS = ("cheetah-run", "walker-walk", "hopper-stand")
@@ -27,54 +28,14 @@ def env(request) -> WarpBatchEnv:
     return WarpBatchEnv(request.param, N, seed=0, device="cpu", episode_length=10**6)
 
 
-def _dmc_pair_rollout(env: WarpBatchEnv, horizon: int, flatten) -> dict[str, np.ndarray]:
-    """Copies N dm_control reset states into ``env`` and steps both with the same actions."""
-    from dm_control import suite
-
-    domain, _, task = env.task_name.partition("-")
-    dmc = [suite.load(domain, task, task_kwargs={"random": i}) for i in range(N)]
-    first = [e.reset() for e in dmc]
-
-    def stacked(field: str) -> torch.Tensor:
-        return torch.tensor(np.stack([getattr(e.physics.data, field) for e in dmc]), dtype=torch.float32)
-
-    obs_w = [
-        env.set_physics_state(stacked("qpos"), stacked("qvel"), qacc_warmstart=stacked("qacc_warmstart"))
-    ]
-    obs_d = [np.stack([flatten(ts.observation) for ts in first])]
-    rew_w, rew_d = [], []
-    rng = np.random.default_rng(0)
-    for _ in range(horizon):
-        action = rng.uniform(-1.0, 1.0, (N, env.action_dim))
-        steps = [e.step(a) for e, a in zip(dmc, action, strict=True)]
-        td = env.step(TensorDict({"action": torch.tensor(action, dtype=torch.float32)}, batch_size=[N]))
-        obs_w.append(td["next", "observation"])
-        rew_w.append(td["next", "reward"][:, 0])
-        obs_d.append(np.stack([flatten(ts.observation) for ts in steps]))
-        rew_d.append([ts.reward for ts in steps])
-    return {
-        "obs_w": torch.stack(obs_w).double().numpy(),
-        "obs_d": np.stack(obs_d),
-        "rew_w": torch.stack(rew_w).double().numpy(),
-        "rew_d": np.asarray(rew_d),
-    }
-
-
-def _flatten(obs: dict) -> np.ndarray:
-    return np.concatenate([np.asarray(v, dtype=np.float64).reshape(-1) for v in obs.values()])
-
-
 def test_matches_dm_control_over_a_short_horizon(env):
-    out = _dmc_pair_rollout(env, 20, _flatten)
-    obs_err = np.abs(out["obs_w"] - out["obs_d"]).max(axis=(1, 2))  # per step
-    rew_err = np.abs(out["rew_w"] - out["rew_d"]).max(axis=1)
+    p = dm_control_parity(env.task_name, N, horizon=20, env=env)
     # Measured on this machine: obs errors stay below 1e-4 for 5 control steps on all three tasks
     # (walker first exceeds 1e-3 at step 10 in one world), rewards within 1e-6.
-    assert obs_err[0] < 1e-6, obs_err[0]  # same state, same forward pass
-    assert obs_err[:6].max() < 2e-4, obs_err[:6]
-    assert rew_err[:6].max() < 1e-5, rew_err[:6]
-    ret_w, ret_d = out["rew_w"].sum(0), out["rew_d"].sum(0)
-    np.testing.assert_allclose(ret_w, ret_d, rtol=0.02, atol=0.02)
+    assert p.obs_err[0].max() < 1e-6, p.obs_err[0]  # same state, same forward pass
+    assert p.obs_err[:6].max() < 2e-4, p.obs_err[:6]
+    assert p.reward_err[:6].max() < 1e-5, p.reward_err[:6]
+    np.testing.assert_allclose(p.return_warp, p.return_dmc, rtol=0.02, atol=0.02)
 
 
 def test_contract_keys_shapes_and_truncation():

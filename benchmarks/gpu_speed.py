@@ -1,0 +1,193 @@
+"""Env-steps per second of MuJoCo Warp: raw physics, the gorl env step, and a full policy rollout.
+
+For each task and batch size N, three loops of ``--steps`` control steps (after ``--warmup``):
+
+* ``raw``: random actions written into ``ctrl`` and the task's physics substeps (one captured graph),
+  nothing else: no observation, reward, reset or policy.
+* ``env``: ``WarpBatchEnv.step_and_maybe_reset`` with random actions (substeps, kinematics refresh,
+  observation, reward, truncation and masked resets).
+* ``rollout``: the same with the action from a ``CompositePolicy`` (Gaussian encoder + flow decoder,
+  10 Euler steps) under ``torch.no_grad``, as a collector would run it.
+
+env-steps/s = N x steps / seconds, timed between device synchronisations (none inside the loops).
+The markdown table is printed and written atomically (temp file + ``os.replace``) to
+``benchmarks/results/gpu_speed_<device>.md``.
+
+GPU run (one command): ``python benchmarks/gpu_speed.py``  (all six tasks, N in {2048, 8192}).
+CPU check: ``python benchmarks/gpu_speed.py --device cpu --num-envs 64 256 --steps 20 --warmup 3``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import re
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+
+TASKS = ("cheetah-run", "walker-walk", "hopper-stand", "finger-spin", "finger-turn_hard", "fish-swim")
+
+
+def synchronize(device: torch.device) -> None:
+    """Waits for all queued work (torch and warp share the stream on CUDA; CPU runs synchronously)."""
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def timed(loop: Callable[[int], None], steps: int, warmup: int, device: torch.device) -> float:
+    """Seconds for ``loop(steps)`` after ``loop(warmup)``, between two synchronisations."""
+    loop(warmup)
+    synchronize(device)
+    start = time.perf_counter()
+    loop(steps)
+    synchronize(device)
+    return time.perf_counter() - start
+
+
+def raw_loop(env) -> Callable[[int], None]:
+    """Random ctrl + ``env.substeps`` MuJoCo Warp steps per control step (captured unless --no-graph)."""
+    import mujoco_warp as mjw
+
+    ctrl = env._sim.ctrl  # the torch view of the warp ctrl array
+    gen = torch.Generator(device=env.device).manual_seed(0)
+
+    def physics() -> None:
+        for _ in range(env.substeps):
+            mjw.step(env._m, env._d)
+
+    def loop(n: int) -> None:
+        for _ in range(n):
+            ctrl.copy_(torch.rand(ctrl.shape, generator=gen, device=env.device) * 2 - 1)
+            env._launch("raw", physics)
+
+    return loop
+
+
+def env_loop(env, policy=None) -> Callable[[int], None]:
+    """``step_and_maybe_reset`` with random actions, or with ``policy``'s actions."""
+    gen = torch.Generator(device=env.device).manual_seed(0)
+    state = {"td": env.reset()}
+
+    @torch.no_grad()
+    def loop(n: int) -> None:
+        td = state["td"]
+        for _ in range(n):
+            if policy is None:
+                td["action"] = (
+                    torch.rand(env.num_envs, env.action_dim, generator=gen, device=env.device) * 2 - 1
+                )
+            else:
+                td = policy(td)
+            _, td = env.step_and_maybe_reset(td)
+        state["td"] = td
+
+    return loop
+
+
+def make_policy(env):
+    """CompositePolicy(gaussian encoder, flow decoder with 10 Euler steps) on the env's device."""
+    from gorl import decoders, encoders
+    from gorl.composite import CompositePolicy
+
+    encoder = encoders.make("gaussian", obs_dim=env.obs_dim, latent_dim=env.action_dim)
+    decoder = decoders.make("flow", obs_dim=env.obs_dim, action_dim=env.action_dim, steps=10)
+    policy = CompositePolicy(encoder, decoder, env.action_low, env.action_high)
+    return policy.to(env.device).eval()
+
+
+def device_name(device: torch.device) -> str:
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    return f"CPU device ({platform.processor() or platform.machine()}, {os.cpu_count()} cores)"
+
+
+def slug(device: torch.device) -> str:
+    if device.type != "cuda":
+        return "cpu"
+    return re.sub(r"[^a-z0-9]+", "-", torch.cuda.get_device_name(device).lower()).strip("-")
+
+
+def write_atomic(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "w") as f:
+        f.write(text)
+    os.replace(tmp, path)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--tasks", nargs="+", default=list(TASKS))
+    parser.add_argument("--num-envs", nargs="+", type=int, default=[2048, 8192])
+    parser.add_argument("--steps", type=int, default=200, help="timed control steps per loop")
+    parser.add_argument(
+        "--warmup", type=int, default=20, help="untimed control steps first (compiles, captures)"
+    )
+    parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    parser.add_argument("--no-graph", action="store_true", help="run MuJoCo Warp eagerly, no graph capture")
+    parser.add_argument("--no-policy", action="store_true", help="skip the policy rollout column")
+    parser.add_argument("--out", type=Path, default=None, help="results file (default: by device name)")
+    args = parser.parse_args(argv)
+
+    import mujoco_warp
+    import warp as wp
+
+    from gorl.envs.warp import WarpBatchEnv
+
+    device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    torch.manual_seed(0)
+    rows = []
+    for task in args.tasks:
+        for n in args.num_envs:
+            env = WarpBatchEnv(task, n, seed=0, device=device, graph=not args.no_graph)
+            raw = n * args.steps / timed(raw_loop(env), args.steps, args.warmup, device)
+            stepped = n * args.steps / timed(env_loop(env), args.steps, args.warmup, device)
+            rollout = float("nan")
+            if not args.no_policy:
+                loop = env_loop(env, make_policy(env))
+                rollout = n * args.steps / timed(loop, args.steps, args.warmup, device)
+            rows.append((task, n, env.substeps, raw, stepped, rollout))
+            print(
+                f"{task} N={n}: raw {raw:,.0f}/s env {stepped:,.0f}/s rollout {rollout:,.0f}/s",
+                file=sys.stderr,
+            )
+            del env
+
+    graph = "off" if args.no_graph else ("CUDA graphs" if device.type == "cuda" else "warp CPU graph capture")
+    lines = [
+        f"# MuJoCo Warp speed on {device_name(device)}",
+        "",
+        f"Device: **{device_name(device)}** (torch device `{device}`). Graph capture: {graph}. "
+        f"torch {torch.__version__}, warp {wp.__version__}, mujoco_warp {mujoco_warp.__version__}.",
+        f"{args.steps} timed control steps after {args.warmup} warm-up steps; env-steps/s = N x steps / s.",
+        "raw: random ctrl + physics substeps only; env: `step_and_maybe_reset` (obs, reward, resets); "
+        "rollout: env + CompositePolicy (gaussian encoder, flow decoder, 10 Euler steps), no grad.",
+        "",
+        "| task | N | substeps | raw steps/s | env steps/s | env/raw | rollout steps/s | rollout/raw |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for task, n, sub, raw, stepped, rollout in rows:
+        lines.append(
+            f"| {task} | {n} | {sub} | {raw:,.0f} | {stepped:,.0f} | {stepped / raw:.2f} | "
+            f"{rollout:,.0f} | {rollout / raw:.2f} |"
+        )
+    lines.append("")
+    lines.append(
+        f"Command: `python benchmarks/gpu_speed.py {' '.join(argv if argv is not None else sys.argv[1:])}`"
+    )
+    text = "\n".join(lines) + "\n"
+    print(text)
+    out = args.out or Path(__file__).parent / "results" / f"gpu_speed_{slug(device)}.md"
+    write_atomic(out, text)
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
