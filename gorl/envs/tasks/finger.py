@@ -116,7 +116,10 @@ class PlanarContactCheck:
         m = mj_model
         data = mujoco.MjData(m)
         mujoco.mj_kinematics(m, data)
-        f32 = {"dtype": torch.float32, "device": device}
+
+        def f32(x: np.ndarray) -> Tensor:
+            return torch.tensor(x, dtype=torch.float32, device=device)
+
         self._bodies: list[tuple[int, int, Tensor, Tensor, tuple[int, Tensor, Tensor, float] | None]] = []
         for b in range(1, m.nbody):
             joints = [j for j in range(m.njnt) if m.jnt_bodyid[j] == b]
@@ -128,15 +131,10 @@ class PlanarContactCheck:
                 if abs(abs(data.xaxis[j, 1]) - 1.0) > 1e-9 or abs(data.xanchor[j, 1]) > 1e-9:
                     raise ValueError(f"joint {j} does not turn about a y-axis in the y = 0 plane")
                 adr = int(m.jnt_qposadr[j])
-                joint = (
-                    adr,
-                    torch.tensor(m.jnt_axis[j], **f32),
-                    torch.tensor(m.jnt_pos[j], **f32),
-                    m.qpos0[adr],
-                )
+                joint = (adr, f32(m.jnt_axis[j]), f32(m.jnt_pos[j]), float(m.qpos0[adr]))
             rot = np.zeros(9)
             mujoco.mju_quat2Mat(rot, m.body_quat[b])
-            pos, mat = torch.tensor(m.body_pos[b], **f32), torch.tensor(rot.reshape(3, 3), **f32)
+            pos, mat = f32(m.body_pos[b]), f32(rot.reshape(3, 3))
             self._bodies.append((b, int(m.body_parentid[b]), pos, mat, joint))
 
         self._geoms: dict[int, tuple[int, Tensor, Tensor, float, float]] = {}  # body, pos, axis, half, radius
@@ -163,8 +161,8 @@ class PlanarContactCheck:
                 half = 0.0  # a sphere, or a y-aligned cylinder seen in the plane: a disc
             else:
                 raise ValueError(f"geom {g}: type {kind} in this orientation is not planar")
-            pos = torch.tensor(m.geom_pos[g], **f32)
-            self._geoms[g] = (int(m.geom_bodyid[g]), pos, torch.tensor(axis, **f32), half, float(size[0]))
+            pos = f32(m.geom_pos[g])
+            self._geoms[g] = (int(m.geom_bodyid[g]), pos, f32(axis), half, float(size[0]))
 
         def weld_parent(b: int) -> int:
             return int(m.body_weldid[m.body_parentid[m.body_weldid[b]]])
