@@ -208,14 +208,35 @@ def test_initial_state_distribution_matches_dm_control(task: str) -> None:
         assert ts == {}
 
 
+def load_into(env, qpos: np.ndarray, qvel: np.ndarray, task_state: dict, row: int) -> None:
+    """Writes one row of a port state into dm_control as its reset would (targets into the model)."""
+    physics = env.physics
+    if "target" in task_state:
+        site = physics.model.name2id("target", "site")
+        physics.model.site_pos[site] = task_state["target"][row].double().numpy()
+        physics.model.site_size[site, 0] = float(task_state["target_radius"][row])
+    physics.data.qpos[:], physics.data.qvel[:] = qpos[row], qvel[row]
+    physics.after_reset()  # forward pass with actuation disabled, as at dm_control's reset
+
+
 @pytest.mark.parametrize("task", ["spin", "turn_hard"])
-def test_initial_states_are_collision_free_in_mujoco(task: str) -> None:
-    _, (qpos, _, _) = port_initial_states(task, 300, seed=11)
-    physics = suite.load("finger", task, task_kwargs={"random": 0}).physics
-    for q in qpos.double().numpy():
-        physics.data.qpos[:] = q
-        physics.after_reset()
-        assert physics.data.ncon == 0
+def test_initial_states_round_trip_through_dm_control(task: str) -> None:
+    """Port initial states, written into dm_control: contact-free in MuJoCo, the same task state read
+    back, and the port's observation of them equal to dm_control's."""
+    _, port = model_and_port(task)
+    _, (qpos, qvel, ts) = port_initial_states(task, 300, seed=11)
+    env = suite.load("finger", task, task_kwargs={"random": 0})
+    env.reset()  # Spin's damping; then every row overwrites the episode state
+    sims, read_back, ref_obs = [], [], []
+    for row in range(len(qpos)):
+        load_into(env, qpos.double().numpy(), qvel.double().numpy(), ts, row)
+        assert env.physics.data.ncon == 0
+        sims.append(SimState.from_physics([env.physics]))
+        read_back.append(port.task_state_from_physics([env.physics]))
+        ref_obs.append(flat_obs(env.task.get_observation(env.physics)))
+    sim, back = cat_states(sims, read_back)
+    assert back.keys() == ts.keys() and all(torch.equal(back[k], ts[k]) for k in ts)
+    np.testing.assert_allclose(port.observation(sim, ts).numpy(), np.stack(ref_obs), rtol=1e-5, atol=1e-5)
 
 
 @pytest.mark.parametrize("task", ["spin", "turn_hard"])
@@ -327,3 +348,12 @@ def test_warp_env_tracks_dm_control(task: str) -> None:
     clear = margin > 1e-3
     np.testing.assert_array_equal(rew[clear], ref_rew[clear])
     assert clear.mean() > 0.95 and 0 < ref_rew.sum() < ref_rew.size
+
+    # The env's own reset path (port.initial_state, settle, forward) against dm_control at that state.
+    reset_obs = env.reset()["observation"].double().numpy()
+    state = env.env_state()
+    live_qpos, live_qvel = state["live"]["qpos"].double().numpy(), state["live"]["qvel"].double().numpy()
+    for row, e in enumerate(dmc):
+        load_into(e, live_qpos, live_qvel, state["task_state"], row)
+        assert e.physics.data.ncon == 0
+        np.testing.assert_allclose(reset_obs[row], flat_obs(e.task.get_observation(e.physics)), atol=1e-5)

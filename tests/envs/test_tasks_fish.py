@@ -22,6 +22,7 @@ import torch._dynamo
 from dm_control import suite
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from torch import Tensor
 
 from gorl.envs.tasks import control_substeps, get_port, load_model, make_port
 from gorl.envs.tasks.base import SimState
@@ -167,6 +168,30 @@ def test_initial_state_distribution_matches_dm_control() -> None:
         assert abs(target[:, i].var() - (high[i] - low[i]) ** 2 / 12) < 0.01 * (high[i] - low[i]) ** 2
 
 
+def load_into(env, qpos: Tensor, qvel: Tensor, target: Tensor) -> None:
+    """Writes one port state into dm_control as its reset would (the target into the model)."""
+    physics = env.physics
+    physics.model.geom_pos[physics.model.name2id("target", "geom")] = target.double().numpy()
+    physics.data.qpos[:], physics.data.qvel[:] = qpos.double().numpy(), qvel.double().numpy()
+    physics.after_reset()  # forward pass with actuation disabled, as at dm_control's reset
+
+
+def test_initial_states_round_trip_through_dm_control() -> None:
+    """Port initial states written into dm_control: the same target read back, the same observation."""
+    _, port = model_and_port()
+    _, (qpos, qvel, ts) = port_initial_states(200, seed=11)
+    env, _ = make(0)
+    sims, targets, ref_obs = [], [], []
+    for row in range(len(qpos)):
+        load_into(env, qpos[row], qvel[row], ts["target"][row])
+        sims.append(SimState.from_physics([env.physics]))
+        targets.append(port.task_state_from_physics([env.physics])["target"])
+        ref_obs.append(flat_obs(env.task.get_observation(env.physics)))
+    sim = SimState(**{k: torch.cat([getattr(s, k) for s in sims]) for k in SimState.field_names()})
+    assert torch.equal(torch.cat(targets), ts["target"])
+    np.testing.assert_allclose(port.observation(sim, ts).numpy(), np.stack(ref_obs), rtol=1e-5, atol=1e-5)
+
+
 def test_initial_state_deterministic_per_seed() -> None:
     _, (qpos, qvel, ts) = port_initial_states(64, seed=5)
     _, (qpos2, qvel2, ts2) = port_initial_states(64, seed=5)
@@ -254,3 +279,12 @@ def test_warp_env_tracks_dm_control() -> None:
     assert np.abs(obs[0] - ref_obs[0]).max() < 1e-6  # same state, one forward pass each
     np.testing.assert_allclose(obs, ref_obs, rtol=0, atol=1e-4)
     np.testing.assert_allclose(torch.stack(rew).double().numpy(), np.array(ref_rew), rtol=0, atol=1e-5)
+
+    # The env's own reset path (port.initial_state, forward) against dm_control at that state.
+    reset_obs = env.reset()["observation"].double().numpy()
+    state = env.env_state()
+    for row, e in enumerate(dmc):
+        load_into(
+            e, state["live"]["qpos"][row], state["live"]["qvel"][row], state["task_state"]["target"][row]
+        )
+        np.testing.assert_allclose(reset_obs[row], flat_obs(e.task.get_observation(e.physics)), atol=1e-5)
