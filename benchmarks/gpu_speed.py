@@ -125,13 +125,16 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", nargs="+", default=list(TASKS))
     parser.add_argument("--num-envs", nargs="+", type=int, default=[2048, 8192])
-    parser.add_argument("--steps", type=int, default=200, help="timed control steps per loop")
+    parser.add_argument(
+        "--steps", type=int, default=1000, help="timed control steps per loop (1000: one bank refill inside)"
+    )
     parser.add_argument(
         "--warmup", type=int, default=20, help="untimed control steps first (compiles, captures)"
     )
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     parser.add_argument("--no-graph", action="store_true", help="run MuJoCo Warp eagerly, no graph capture")
     parser.add_argument("--no-policy", action="store_true", help="skip the policy rollout column")
+    parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (CPU policy math)")
     parser.add_argument("--out", type=Path, default=None, help="results file (default: by device name)")
     args = parser.parse_args(argv)
 
@@ -141,7 +144,10 @@ def main(argv: list[str] | None = None) -> int:
     from gorl.envs.warp import WarpBatchEnv
 
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    if args.threads is not None:
+        torch.set_num_threads(args.threads)
     torch.manual_seed(0)
+    load_before = os.getloadavg()[0]
     rows = []
     for task in args.tasks:
         for n in args.num_envs:
@@ -165,7 +171,9 @@ def main(argv: list[str] | None = None) -> int:
         "",
         f"Device: **{device_name(device)}** (torch device `{device}`). Graph capture: {graph}. "
         f"torch {torch.__version__}, warp {wp.__version__}, mujoco_warp {mujoco_warp.__version__}.",
-        f"{args.steps} timed control steps after {args.warmup} warm-up steps; env-steps/s = N x steps / s.",
+        f"{args.steps} timed control steps after {args.warmup} warm-up steps; env-steps/s = N x steps / s. "
+        f"torch threads {torch.get_num_threads()}; 1-min load average {load_before:.1f} before, "
+        f"{os.getloadavg()[0]:.1f} after (other processes share the machine when it is above 0).",
         "raw: random ctrl + physics substeps only; env: `step_and_maybe_reset` (obs, reward, resets); "
         "rollout: env + CompositePolicy (gaussian encoder, flow decoder, 10 Euler steps), no grad.",
         "",

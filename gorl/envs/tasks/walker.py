@@ -47,7 +47,8 @@ class WalkerWalk:
 
     def observation(self, sim: SimState, task_state: TaskState) -> Tensor:
         """``(N, 24)``: orientations (14), torso height (1), qvel (9)."""
-        orientations = sim.xmat[:, 1:, :][:, :, [0, 2]].reshape(sim.xmat.shape[0], -1)
+        # Entries 0 (xx) and 2 (xz) by a strided slice: a list index would copy it to the device.
+        orientations = sim.xmat[:, 1:, 0:3:2].reshape(sim.xmat.shape[0], -1)
         height = sim.xpos[:, self._torso, 2:3]
         return torch.cat([orientations, height, sim.qvel], dim=-1).to(torch.float32)
 
