@@ -111,7 +111,7 @@ def start_distribution(task: str, num: int = 128, seed: int = 0) -> tuple[np.nda
 
     Returns:
         ``z (obs_dim,)``: difference of means in standard errors; ``ratio (obs_dim,)``: warp std / dm_control
-        std (NaN where dm_control's is 0).
+        std (NaN where dm_control's dimension is constant).
     """
     from dm_control import suite
 
@@ -121,10 +121,14 @@ def start_distribution(task: str, num: int = 128, seed: int = 0) -> tuple[np.nda
     domain, _, name = task.partition("-")
     env = suite.load(domain, name, task_kwargs={"random": seed})
     dmc = np.stack([_flatten(env.reset().observation) for _ in range(num)])
+    # Dimensions constant in dm_control (e.g. zero start velocities, walker's torso height) are compared
+    # by value: z is 0 when the float32 value agrees to 1e-5, else inf.
+    varying = dmc.std(axis=0) > 1e-6
+    diff = warp.mean(axis=0) - dmc.mean(axis=0)
     se = np.sqrt(warp.var(axis=0) / num + dmc.var(axis=0) / num)
     with np.errstate(divide="ignore", invalid="ignore"):
-        z = np.where(se > 0, (warp.mean(axis=0) - dmc.mean(axis=0)) / se, 0.0)
-        ratio = np.where(dmc.std(axis=0) > 0, warp.std(axis=0) / dmc.std(axis=0), np.nan)
+        z = np.where(varying, diff / se, np.where(np.abs(diff) < 1e-5, 0.0, np.inf))
+        ratio = np.where(varying, warp.std(axis=0) / dmc.std(axis=0), np.nan)
     return z, ratio
 
 
