@@ -1,3 +1,4 @@
 import os
 
-os.environ.setdefault("MUJOCO_GL", "egl")
+# See gorl/__init__.py: nothing renders, and MUJOCO_GL=egl plus a later triton import segfaults.
+os.environ["MUJOCO_GL"] = "disable"
