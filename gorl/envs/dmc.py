@@ -151,39 +151,42 @@ class DMControlBatchEnv(EnvBase):
         action = tensordict._get_str(ACTION, None)
         if action is None:
             raise KeyError(f"the input TensorDict has no {ACTION!r} entry")
-        if action.shape != self._act.shape:
-            raise ValueError(
-                f"action has shape {tuple(action.shape)}, expected ({self.num_envs}, {self.action_dim})"
-            )
-        if action.requires_grad or action.device.type != "cpu":
-            action = action.detach().cpu()
+        try:
+            a = action.numpy()
+        except (RuntimeError, TypeError):  # requires grad, or not on the CPU
+            a = action.detach().cpu().numpy()
         buf = self._act
-        np.minimum(np.maximum(action.numpy(), self._low, out=buf), self._high, out=buf)
-        if np.isnan(buf.sum()):  # infinities were clipped: only NaN can remain
+        if a.shape != buf.shape:
+            raise ValueError(f"action has shape {a.shape}, expected ({self.num_envs}, {self.action_dim})")
+        np.minimum(np.maximum(a, self._low, out=buf), self._high, out=buf)
+        total = buf.sum()
+        if total != total:  # NaN (infinities were clipped to the bounds)
             bad = np.flatnonzero(np.isnan(buf).any(-1)).tolist()
             raise ValueError(f"NaN actions for envs {bad}")
         return buf
 
     def _tensor(self, x: np.ndarray) -> torch.Tensor:
-        """A fresh tensor on ``self.device`` from a fresh numpy array (shares its memory on the CPU)."""
+        """A tensor on ``self.device`` from a fresh numpy array (sharing its memory on the CPU)."""
         t = torch.from_numpy(x)
         return t if self._cpu else t.to(self.device, non_blocking=True)
 
     def _next_td(self, tensordict: TensorDictBase) -> tuple[TensorDictBase, np.ndarray]:
+        """Steps the envs; returns the ``("next", ...)`` TensorDict and ``done (N,)`` as numpy."""
         obs, rew, term, trunc = self._np_step(self._actions(tensordict))
-        n = self.num_envs
         done = term | trunc
         source = {
             OBSERVATION: self._tensor(obs.astype(np.float32)),
-            REWARD: self._tensor(rew.astype(np.float32).reshape(n, 1)),
-            DONE: self._tensor(done.reshape(n, 1)),
-            TERMINATED: self._tensor(term.reshape(n, 1)),
-            TRUNCATED: self._tensor(trunc.reshape(n, 1)),
+            REWARD: self._tensor(rew.astype(np.float32)[:, None]),
+            DONE: self._tensor(done[:, None]),
+            TERMINATED: self._tensor(term[:, None]),
+            TRUNCATED: self._tensor(trunc[:, None]),
         }
         return TensorDict._new_unsafe(source, batch_size=self.batch_size, device=self.device), done
 
-    def _falses(self) -> torch.Tensor:
-        return self._tensor(np.zeros((self.num_envs, 1), bool))
+    def _falses(self) -> tuple[torch.Tensor, ...]:
+        """Three fresh all-False ``(N, 1)`` tensors (done, terminated, truncated)."""
+        n = self.num_envs
+        return tuple(self._tensor(np.zeros((n, 1), bool)) for _ in range(3))
 
     # -- TorchRL hooks ---------------------------------------------------------------------------
     def _step(self, tensordict: TensorDictBase) -> TensorDictBase:
@@ -199,9 +202,7 @@ class DMControlBatchEnv(EnvBase):
         return TensorDict._new_unsafe(
             {
                 OBSERVATION: self._tensor(obs.astype(np.float32)),
-                DONE: self._falses(),
-                TERMINATED: self._falses(),
-                TRUNCATED: self._falses(),
+                **dict(zip((DONE, TERMINATED, TRUNCATED), self._falses(), strict=True)),
             },
             batch_size=self.batch_size,
             device=self.device,
@@ -228,7 +229,7 @@ class DMControlBatchEnv(EnvBase):
         policy outputs, as TorchRL's ``step_mdp`` keeps them), the next observation with the reset
         observation in finished envs, and all-False done flags.
         """
-        if tensordict.device is not None and self.device is not None and tensordict.device != self.device:
+        if not self._cpu and tensordict.device != self.device:
             tensordict = tensordict.to(self.device)
         nxt, done = self._next_td(tensordict)
         tensordict._set_str(NEXT, nxt, validated=True, inplace=False, non_blocking=False)
@@ -239,7 +240,7 @@ class DMControlBatchEnv(EnvBase):
             obs = obs.clone()
             obs[torch.from_numpy(done).to(obs.device)] = self._tensor(reset_obs[done].astype(np.float32))
         source[OBSERVATION] = obs
-        source[DONE], source[TERMINATED], source[TRUNCATED] = self._falses(), self._falses(), self._falses()
+        source[DONE], source[TERMINATED], source[TRUNCATED] = self._falses()
         root = TensorDict._new_unsafe(source, batch_size=self.batch_size, device=self.device)
         return tensordict, root
 
