@@ -18,7 +18,6 @@ same row twice.
 
 from __future__ import annotations
 
-from contextlib import nullcontext
 from typing import Any
 
 import torch
@@ -127,9 +126,10 @@ class WarpBatchEnv(EnvBase):
             self._m = mjw.put_model(self.mj_model)
             self._d = mjw.make_data(self.mj_model, nworld=num_envs, nconmax=nconmax, njmax=njmax)
             self._bank = mjw.make_data(self.mj_model, nworld=num_envs, nconmax=nconmax, njmax=njmax)
-        self._wp_stream = (
-            wp.stream_from_torch(torch.cuda.current_stream(device)) if device.type == "cuda" else None
-        )
+        self._side: tuple[Any, Any] | None = None  # (torch stream, the same stream in warp) on CUDA
+        if device.type == "cuda":
+            side = torch.cuda.Stream(device)
+            self._side = (side, wp.stream_from_torch(side))
         self._sim, self._bank_sim = sim_views(self._d), sim_views(self._bank)
         self._warmstart = wp.to_torch(self._d.qacc_warmstart)
         self._bank_warmstart = wp.to_torch(self._bank.qacc_warmstart)
@@ -171,29 +171,44 @@ class WarpBatchEnv(EnvBase):
         )
 
     # ------------------------------------------------------------------------------- simulator
-    def _launch(self, name: str, work: Any) -> None:
-        """Runs ``work()`` (MuJoCo Warp calls) on torch's stream, captured once and replayed if enabled.
+    def _launch(self, name: str | None, work: Any) -> None:
+        """Runs ``work()`` (MuJoCo Warp calls), captured once and replayed if ``graph`` is on.
 
-        The first call runs eagerly (kernels compile there, outside any capture); with ``graph`` on,
-        the second call captures and every later one replays.
+        ``name`` None: always eager (one-off work such as ``reset_data``), still stream-ordered.
+
+        The first call runs eagerly (kernels compile or load there, outside any capture); the second
+        captures and every later one replays. On CUDA the work runs on a side stream ordered after
+        torch's current stream and before its next ops by stream waits (device-side events, no host
+        sync): graph capture is not allowed on the legacy default stream torch uses by default.
         """
         import warp as wp
 
         with wp.ScopedDevice(self._wp_device):
-            stream = wp.ScopedStream(self._wp_stream) if self._wp_stream is not None else nullcontext()
-            with stream:
-                if not self._graph_enabled:
-                    work()
-                elif name in self._graphs:
-                    wp.capture_launch(self._graphs[name])
-                elif f"{name}:warm" not in self._graphs:
-                    work()
-                    self._graphs[f"{name}:warm"] = True
-                else:
-                    with wp.ScopedCapture() as capture:
-                        work()
-                    self._graphs[name] = capture.graph
-                    wp.capture_launch(capture.graph)
+            if self._side is None:
+                self._run_or_replay(name, work)
+                return
+            torch_side, warp_side = self._side
+            current = torch.cuda.current_stream(self.device)
+            torch_side.wait_stream(current)
+            with wp.ScopedStream(warp_side, sync_enter=False):
+                self._run_or_replay(name, work)
+            current.wait_stream(torch_side)
+
+    def _run_or_replay(self, name: str | None, work: Any) -> None:
+        import warp as wp
+
+        if name is None or not self._graph_enabled:
+            work()
+        elif name in self._graphs:
+            wp.capture_launch(self._graphs[name])
+        elif f"{name}:warm" not in self._graphs:
+            work()
+            self._graphs[f"{name}:warm"] = True
+        else:
+            with wp.ScopedCapture() as capture:
+                work()
+            self._graphs[name] = capture.graph
+            wp.capture_launch(capture.graph)
 
     def _refresh(self, d: Any) -> None:
         """dm_control's ``mj_step1`` for what tasks read: position and velocity stages, their sensors."""
@@ -223,13 +238,11 @@ class WarpBatchEnv(EnvBase):
     def _refill_bank(self) -> None:
         """Draws a fresh initial state for every bank row (host-level: runs between steps)."""
         import mujoco_warp as mjw
-        import warp as wp
 
         n = self.num_envs
         qpos0 = torch.as_tensor(self.mj_model.qpos0, dtype=torch.float32, device=self.device).expand(n, -1)
         qpos, qvel, task_state = self.port.initial_state(qpos0, self._generator)
-        with wp.ScopedDevice(self._wp_device):
-            mjw.reset_data(self._m, self._bank)
+        self._launch(None, lambda: mjw.reset_data(self._m, self._bank))
         self._bank_sim.qpos.copy_(qpos)
         self._bank_sim.qvel.copy_(qvel)
         self._launch("settle", self._settle_bank)
@@ -327,7 +340,6 @@ class WarpBatchEnv(EnvBase):
                 None, as after ``mj_resetData``); task_state: the port's per-episode state.
         """
         import mujoco_warp as mjw
-        import warp as wp
 
         n = self.num_envs
         if qpos.shape != (n, self.mj_model.nq) or qvel.shape != (n, self.mj_model.nv):
@@ -335,13 +347,12 @@ class WarpBatchEnv(EnvBase):
                 f"expected qpos ({n}, {self.mj_model.nq}) and qvel ({n}, {self.mj_model.nv}), "
                 f"got {tuple(qpos.shape)} and {tuple(qvel.shape)}"
             )
-        with wp.ScopedDevice(self._wp_device):
-            mjw.reset_data(self._m, self._d)
-            self._sim.qpos.copy_(qpos)
-            self._sim.qvel.copy_(qvel)
-            if qacc_warmstart is not None:
-                self._warmstart.copy_(qacc_warmstart)
-            mjw.forward(self._m, self._d)
+        self._launch(None, lambda: mjw.reset_data(self._m, self._d))
+        self._sim.qpos.copy_(qpos)
+        self._sim.qvel.copy_(qvel)
+        if qacc_warmstart is not None:
+            self._warmstart.copy_(qacc_warmstart)
+        self._launch(None, lambda: mjw.forward(self._m, self._d))
         self._steps.zero_()
         self._task_state = {k: v.to(self.device).clone() for k, v in (task_state or {}).items()}
         self._obs.copy_(self.port.observation(self._sim, self._task_state))
