@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from gorl.envs.tasks import get_port, load_model, make_port
@@ -43,3 +44,21 @@ def test_initial_state_distribution_matches_dm_control(dmc_initial_qpos, assert_
     # Same generator seed, same draws.
     again, _, _ = port.initial_state(qpos0, torch.Generator().manual_seed(0))
     assert torch.equal(qpos, again)
+
+
+def test_registry_names_errors_and_control_timesteps():
+    # The task registry (gorl.envs.tasks) is shared by all ports; checked once here.
+    from dm_control import suite
+
+    from gorl.envs.tasks import CONTROL_TIMESTEP, control_substeps, task_names
+    from gorl.registry import RegistryError
+
+    assert set(CONTROL_TIMESTEP) <= set(task_names())
+    with pytest.raises(RegistryError, match=r"unknown task 'cheetah-walk'. Known: .*cheetah-run"):
+        get_port("cheetah-walk")
+    expected_substeps = {"cheetah-run": 1, "walker-walk": 10, "hopper-stand": 4, "finger-spin": 2}
+    for name, dt in CONTROL_TIMESTEP.items():
+        domain, _, task = name.partition("-")
+        assert suite.load(domain, task).control_timestep() == pytest.approx(dt), name
+        if name in expected_substeps:  # anchors.md section 3
+            assert control_substeps(name, load_model(name)) == expected_substeps[name]
