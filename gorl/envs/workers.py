@@ -91,6 +91,9 @@ class EnvGroup:
             for i, e in enumerate(self.envs)
         ]
         self._warnings = [e.physics._warnings for e in self.envs]
+        # Byte views of MuJoCo's warning counters: comparing memoryviews is ~30x cheaper than .any().
+        self._warn_views = [memoryview(w) for w in self._warnings]
+        self._no_warnings = memoryview(np.zeros_like(self._warnings[0]))
         self._warn_base = [np.zeros_like(w) for w in self._warnings]
         # Pristine copies of the small model arrays, to capture per-episode model edits as diffs.
         model0 = env0.physics.model.ptr
@@ -119,15 +122,17 @@ class EnvGroup:
         mj_step, mj_step1, mj_step2 = self._mj_step, self._mj_step1, self._mj_step2
         nsub, rk4, legacy = self.n_sub_steps, self._rk4, self._legacy
         custom_before, custom_after, custom_term = self._custom_before, self._custom_after, self._custom_term
-        layout, warnings = self.layout, self._warnings
-        reward = np.empty(self.n, np.float64)
+        layout, warn_views, no_warnings = self.layout, self._warn_views, self._no_warnings
+        rewards = []
         terminated = np.zeros(self.n, bool)
         ended = np.zeros(self.n, bool)
-        for i, (task, physics, m, d, ctrl, row) in enumerate(self._slots):
+        for i, ((task, physics, m, d, ctrl, row), action) in enumerate(
+            zip(self._slots, actions, strict=True)
+        ):
             if custom_before:
-                task.before_step(actions[i], physics)
+                task.before_step(action, physics)
             else:
-                ctrl[:] = actions[i]
+                ctrl[:] = action
             # dm_control's Physics.step: with legacy_step, mj_step2 finishes the step whose mj_step1
             # ran last time, then full steps, then mj_step1 so positions and sensors are up to date.
             if not legacy:
@@ -140,11 +145,11 @@ class EnvGroup:
                 if nsub > 1:
                     mj_step(m, d, nsub - 1)
                 mj_step1(m, d)
-            if warnings[i].any():
+            if warn_views[i] != no_warnings:
                 self._check_warnings(i)
             if custom_after:
                 task.after_step(physics)
-            reward[i] = task.get_reward(physics)
+            rewards.append(task.get_reward(physics))
             obs = task.get_observation(physics)
             for key, s, e, flat in layout:
                 row[s:e] = np.ravel(obs[key]) if flat else obs[key]
@@ -155,7 +160,7 @@ class EnvGroup:
                     terminated[i] = discount == 0.0
         self.steps += 1
         truncated = (self.steps >= self.episode_length) | (ended & ~terminated)
-        return self.obs, reward, terminated, truncated
+        return self.obs, np.array(rewards, np.float64), terminated, truncated
 
     def _check_warnings(self, i: int) -> None:
         import mujoco

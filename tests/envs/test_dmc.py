@@ -258,3 +258,14 @@ def test_warp_backend_without_mujoco_warp_says_what_to_install(monkeypatch: pyte
     monkeypatch.setitem(sys.modules, "gorl.envs.warp", None)  # import of it now fails
     with pytest.raises(ImportError, match=r"gorl\[gpu\]"):
         make_env("cheetah-run", 2, backend="warp")
+
+
+def test_a_new_mujoco_warning_raises_physics_error_like_dm_control() -> None:
+    from dm_control.rl.control import PhysicsError
+
+    env = DMControlBatchEnv("cheetah-run", 2)
+    td = env.reset()
+    td[ACTION] = torch.zeros(2, 6)
+    env._group.envs[1].physics._warnings[3] += 1  # as if MuJoCo had flagged a bad qpos in env 1
+    with pytest.raises(PhysicsError, match=r"env 1: .*mjWARN_BADQPOS"):
+        env.step_and_maybe_reset(td)
