@@ -41,8 +41,18 @@ def parse_sets(items: list[str]) -> dict[str, Any]:
             node = node.setdefault(p, {})
             if not isinstance(node, dict):
                 raise ValueError(f"--set {key}: {p} is both a value and a section")
-        node[parts[-1]] = yaml.safe_load(raw)
+        node[parts[-1]] = _scalar(raw)
     return out
+
+
+def _scalar(raw: str) -> Any:
+    """A number if ``raw`` reads as one (YAML 1.1 takes "3e-4" for a string), else YAML."""
+    for kind in (int, float):
+        try:
+            return kind(raw)
+        except ValueError:
+            pass
+    return yaml.safe_load(raw)
 
 
 def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
@@ -125,7 +135,9 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--device")
     tr.add_argument("--out", help="run directory (default runs/<method>-<task>-s<seed>-<time>)")
     tr.add_argument("--config", help="YAML or JSON file of TrainConfig fields")
-    tr.add_argument("--set", action="append", metavar="KEY=VALUE", help="override, e.g. ppo.lr=3e-4 (repeatable)")
+    tr.add_argument(
+        "--set", action="append", metavar="KEY=VALUE", help="override, e.g. ppo.lr=3e-4 (repeatable)"
+    )
     tr.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint")
     tr.add_argument("--no-progress", action="store_true", help="no progress bar")
     tr.set_defaults(func=_train)

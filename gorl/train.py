@@ -64,6 +64,7 @@ class Trainer:
         self.eval_length = config.eval_episode_length or config.episode_length or self.env.episode_length
         eval_kw = {**env_kw, "seed": config.seed + 1_000_003, "episode_length": self.eval_length}
         self.eval_env = make_env(config.task, config.eval_envs, backend=config.backend, **eval_kw)
+        self.eval_start = self.eval_env.env_state()  # every evaluation starts from the same episodes
         obs_dim, act_dim = self.env.obs_dim, self.env.action_dim
         encoder = encoders.make("gaussian", obs_dim=obs_dim, latent_dim=act_dim, **config.encoder)
         identity = decoders.make("identity", obs_dim=obs_dim, action_dim=act_dim)
@@ -176,6 +177,7 @@ class Trainer:
         )
 
     def _evaluate(self, bar: tqdm) -> None:
+        self.eval_env.load_env_state(self.eval_start)
         returns = evaluate(self.policy, self.eval_env, self.opt.normalize, self.eval_length)
         mean, std = returns.mean().item(), returns.std(unbiased=False).item()
         rec = {

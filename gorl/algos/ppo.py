@@ -165,6 +165,8 @@ class PPOLatentOptimizer:
         with torch.no_grad():
             for _ in range(steps):
                 obs = td[OBSERVATION]
+                if obs.device.type == "cpu":  # a free check here; on a GPU the batch check below does it
+                    check_finite(obs, f"observations collected in iteration {self.iterations}")
                 x = self.policy(
                     TensorDict({OBSERVATION: self.normalize(obs)}, batch_size=[self.env.num_envs])
                 )

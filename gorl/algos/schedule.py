@@ -12,10 +12,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from gorl.decoders.fit import FitConfig
 from pydantic import Field, model_validator
 
 from gorl.config import Config
+from gorl.decoders.fit import FitConfig
 
 
 class ScheduleConfig(Config):

@@ -1,0 +1,151 @@
+"""End-to-end runs on a tiny budget: run directory, resume bit-identity, non-finite guards, CLI."""
+
+import json
+
+import pytest
+import torch
+
+from gorl.algos.guards import NonFiniteError
+from gorl.checkpoint import load_checkpoint
+from gorl.cli import main, parse_sets
+from gorl.train import Trainer
+from gorl.train_config import TrainConfig
+
+# 4 envs x 10-step segments x 8 segments = 80 env steps per iteration; 4 stages over 640 steps.
+TINY = {
+    "task": "cheetah-run",
+    "method": "gorl-fm",
+    "total_steps": 640,
+    "episode_length": 50,
+    "eval_every": 320,
+    "eval_envs": 2,
+    "progress": False,
+    "ppo": {"num_envs": 4, "unroll_length": 10, "batch_size": 4, "num_minibatches": 2, "update_epochs": 2,
+            "critic_hidden": [32]},
+    "schedule": {"decoder_pairs": 256, "fit": {"steps": 20, "batch_size": 64, "eval_every": 10},
+                 "decoder_options": {"hidden": [16, 16]}},
+}  # fmt: skip
+
+
+def _numbers(out):
+    """Every metrics line without wall-clock fields."""
+    lines = [json.loads(s) for s in (out / "metrics.jsonl").read_text().splitlines()]
+    for rec in lines:
+        for k in [k for k in rec if "wall" in k or k == "seconds"]:
+            rec.pop(k)
+    return lines
+
+
+def test_a_run_writes_its_directory(tmp_path):
+    summary = Trainer(TrainConfig(**TINY), tmp_path).run()
+    assert summary["env_steps"] == 640
+    cfg = json.loads((tmp_path / "config.json").read_text())
+    assert cfg["train"]["method"] == "gorl-fm" and cfg["schedule"]["decoder"] == "flow"
+    kinds = [r["kind"] for r in _numbers(tmp_path)]
+    assert kinds.count("iteration") == 8 and kinds.count("refit") == 3 and kinds.count("eval") == 2
+    refits = [r for r in _numbers(tmp_path) if r["kind"] == "refit"]
+    assert all(r["fit_steps"] == 20 and r["pairs"] == 256 for r in refits)
+    ckpt = load_checkpoint(tmp_path / "checkpoint.pt")
+    assert ckpt["optimizer"]["env_steps"] == 640 and ckpt["schedule_state"]["stage"] == 4
+    assert json.loads((tmp_path / "summary.json").read_text())["final_return"] == summary["final_return"]
+
+
+class _Kill(Exception):
+    pass
+
+
+@pytest.mark.parametrize("kill_at", ["iteration", "refit"])
+def test_a_killed_run_resumes_to_the_same_numbers(tmp_path, monkeypatch, kill_at):
+    ref = Trainer(TrainConfig(**TINY), tmp_path / "ref").run()
+
+    trainer = Trainer(TrainConfig(**TINY), tmp_path / "b")
+    calls = {"n": 0}
+    if kill_at == "iteration":  # dies inside the 5th iteration, after 4 (in stage 2)
+        original = trainer.opt.iterate
+
+        def dying():
+            calls["n"] += 1
+            if calls["n"] == 5:
+                raise _Kill
+            return original()
+
+        monkeypatch.setattr(trainer.opt, "iterate", dying)
+    else:  # dies inside the second decoder refit
+        import gorl.train as train_mod
+
+        original_fit = train_mod.fit_decoder
+
+        def dying_fit(*a, **k):
+            calls["n"] += 1
+            if calls["n"] == 2:
+                raise _Kill
+            return original_fit(*a, **k)
+
+        monkeypatch.setattr(train_mod, "fit_decoder", dying_fit)
+    with pytest.raises(_Kill):
+        trainer.run()
+    monkeypatch.undo()
+    torch.manual_seed(12345)  # a different process state must not matter: the checkpoint restores it
+    resumed = Trainer.resume(tmp_path / "b").run()
+    assert resumed["final_return"] == ref["final_return"]
+    assert resumed["best_return"] == ref["best_return"]
+    assert _numbers(tmp_path / "b") == _numbers(tmp_path / "ref")
+
+
+def test_a_nan_in_observations_stops_the_run_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
+    trainer = Trainer(TrainConfig(**TINY), tmp_path)
+    original = trainer.env.step_and_maybe_reset
+    calls = {"n": 0}
+
+    def poisoned(td):
+        calls["n"] += 1
+        stepped, root = original(td)
+        if calls["n"] == 45:  # 20 steps (2 unrolls of 10) per iteration: step 45 is in the 3rd
+            root["observation"][1, 3] = float("nan")
+        return stepped, root
+
+    monkeypatch.setattr(trainer.env, "step_and_maybe_reset", poisoned)
+    with pytest.raises(NonFiniteError, match="observations collected in iteration 2"):
+        trainer.run()
+    err = json.loads((tmp_path / "error.json").read_text())
+    assert err["where"].startswith("observations")
+    ckpt = load_checkpoint(tmp_path / "checkpoint.pt")  # intact and loadable: the state after 2 iterations
+    assert ckpt["optimizer"]["env_steps"] == 160
+
+
+def test_a_nan_in_the_loss_is_named(tmp_path, monkeypatch):
+    trainer = Trainer(TrainConfig(**TINY), tmp_path)
+    monkeypatch.setattr(trainer.policy.encoder, "prior_penalty", lambda obs: torch.tensor(float("nan")))
+    with pytest.raises(NonFiniteError, match="the PPO loss"):
+        trainer.run()
+    assert json.loads((tmp_path / "error.json").read_text())["where"].startswith("the PPO loss")
+
+
+def test_cli_sets_and_errors(tmp_path, capsys):
+    assert parse_sets(["ppo.lr=3e-4", "seed=2", "schedule.fit.steps=5"]) == {
+        "ppo": {"lr": 3e-4},
+        "seed": 2,
+        "schedule": {"fit": {"steps": 5}},
+    }
+    with pytest.raises(ValueError, match="key=value"):
+        parse_sets(["ppo.lr"])
+    assert main(["train", "--task", "cheetah-run", "--set", "eval_envs=0", "--out", str(tmp_path / "x")]) == 1
+    assert "eval_envs" in capsys.readouterr().err
+    assert main(["train", "--method", "gorl-vae", "--out", str(tmp_path / "y")]) == 1
+    assert "unknown method 'gorl-vae'" in capsys.readouterr().err
+    assert main(["train", "--task", "cheetah-sprint", "--out", str(tmp_path / "z")]) == 1
+    assert "cheetah-sprint" in capsys.readouterr().err
+    assert main(["train", "--resume", str(tmp_path / "nothing")]) == 1
+    assert "not a run directory" in capsys.readouterr().err
+
+
+def test_cli_trains_and_resumes_a_finished_run(tmp_path, capsys):
+    cfg = tmp_path / "tiny.json"
+    cfg.write_text(json.dumps({**TINY, "method": "ppo", "total_steps": 160}))
+    out = tmp_path / "run"
+    assert main(["train", "--config", str(cfg), "--out", str(out), "--no-progress"]) == 0
+    assert "results:" in capsys.readouterr().out
+    assert main(["train", "--config", str(cfg), "--out", str(out)]) == 1  # refuses to overwrite
+    assert "already holds a run" in capsys.readouterr().err
+    assert main(["train", "--resume", str(out), "--no-progress"]) == 0  # already finished: nothing to do
+    assert json.loads((out / "summary.json").read_text())["env_steps"] == 160
