@@ -45,8 +45,8 @@ class ScheduleConfig(Config):
             {"clip_epsilon": 0.15, "penalty_coef": 5e-4},
             {"clip_epsilon": 0.3, "penalty_coef": 1e-3},
         ],
-        description="optimizer config overrides at stage k (last value repeats); official FM: clip 0.15 then 0.3, "
-        "penalty 5e-4 then 1e-3",
+        description="optimizer config overrides at stage k (last value repeats); official FM: clip 0.15 "
+        "then 0.3, penalty 5e-4 then 1e-3",
     )
 
     @model_validator(mode="after")
