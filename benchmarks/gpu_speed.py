@@ -138,9 +138,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="results file (default: by device name)")
     args = parser.parse_args(argv)
 
-    import mujoco_warp
-    import warp as wp
-
     from gorl.envs.warp import WarpBatchEnv
 
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -148,22 +145,42 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads)
     torch.manual_seed(0)
     load_before = os.getloadavg()[0]
-    rows = []
+    out = args.out or Path(__file__).parent / "results" / f"gpu_speed_{slug(device)}.md"
+    command = " ".join(argv if argv is not None else sys.argv[1:])
+    rows: list[str] = []
     for task in args.tasks:
         for n in args.num_envs:
-            env = WarpBatchEnv(task, n, seed=0, device=device, graph=not args.no_graph)
-            raw = n * args.steps / timed(raw_loop(env), args.steps, args.warmup, device)
-            stepped = n * args.steps / timed(env_loop(env), args.steps, args.warmup, device)
-            rollout = float("nan")
-            if not args.no_policy:
-                loop = env_loop(env, make_policy(env))
-                rollout = n * args.steps / timed(loop, args.steps, args.warmup, device)
-            rows.append((task, n, env.substeps, raw, stepped, rollout))
-            print(
-                f"{task} N={n}: raw {raw:,.0f}/s env {stepped:,.0f}/s rollout {rollout:,.0f}/s",
-                file=sys.stderr,
-            )
-            del env
+            try:
+                env = WarpBatchEnv(task, n, seed=0, device=device, graph=not args.no_graph)
+                raw = n * args.steps / timed(raw_loop(env), args.steps, args.warmup, device)
+                stepped = n * args.steps / timed(env_loop(env), args.steps, args.warmup, device)
+                rollout = float("nan")
+                if not args.no_policy:
+                    loop = env_loop(env, make_policy(env))
+                    rollout = n * args.steps / timed(loop, args.steps, args.warmup, device)
+                rows.append(
+                    f"| {task} | {n} | {env.substeps} | {raw:,.0f} | {stepped:,.0f} | {stepped / raw:.2f} | "
+                    f"{rollout:,.0f} | {rollout / raw:.2f} |"
+                )
+                del env
+            except Exception as e:  # one failing configuration must not lose the others' figures
+                rows.append(f"| {task} | {n} | - | failed: {type(e).__name__}: {str(e)[:120]} | | | | |")
+            print(rows[-1], file=sys.stderr)
+            # Rewritten after every configuration, so an interrupted run still leaves a table.
+            write_atomic(out, report(rows, args, device, load_before, command))
+    text = report(rows, args, device, load_before, command)
+    print(text)
+    write_atomic(out, text)
+    print(f"wrote {out}", file=sys.stderr)
+    return 0
+
+
+def report(
+    rows: list[str], args: argparse.Namespace, device: torch.device, load_before: float, command: str
+) -> str:
+    """The markdown results: header with device and settings, one table row per configuration."""
+    import mujoco_warp
+    import warp as wp
 
     graph = "off" if args.no_graph else ("CUDA graphs" if device.type == "cuda" else "warp CPU graph capture")
     lines = [
@@ -179,22 +196,11 @@ def main(argv: list[str] | None = None) -> int:
         "",
         "| task | N | substeps | raw steps/s | env steps/s | env/raw | rollout steps/s | rollout/raw |",
         "|---|---|---|---|---|---|---|---|",
+        *rows,
+        "",
+        f"Command: `python benchmarks/gpu_speed.py {command}`",
     ]
-    for task, n, sub, raw, stepped, rollout in rows:
-        lines.append(
-            f"| {task} | {n} | {sub} | {raw:,.0f} | {stepped:,.0f} | {stepped / raw:.2f} | "
-            f"{rollout:,.0f} | {rollout / raw:.2f} |"
-        )
-    lines.append("")
-    lines.append(
-        f"Command: `python benchmarks/gpu_speed.py {' '.join(argv if argv is not None else sys.argv[1:])}`"
-    )
-    text = "\n".join(lines) + "\n"
-    print(text)
-    out = args.out or Path(__file__).parent / "results" / f"gpu_speed_{slug(device)}.md"
-    write_atomic(out, text)
-    print(f"wrote {out}", file=sys.stderr)
-    return 0
+    return "\n".join(lines) + "\n"
 
 
 if __name__ == "__main__":
