@@ -63,6 +63,22 @@ def test_contract_keys_shapes_and_truncation():
     assert not torch.allclose(td["observation"], first_obs)  # new draws, not the first episode again
 
 
+def test_errors_name_the_problem():
+    from gorl.registry import RegistryError
+
+    with pytest.raises(RegistryError, match="unknown task 'hopper-jump'"):
+        WarpBatchEnv("hopper-jump", 2, device="cpu")
+    env = WarpBatchEnv("hopper-stand", 2, device="cpu")
+    with pytest.raises(ValueError, match=r"expected qpos \(2, 7\) and qvel \(2, 7\)"):
+        env.set_physics_state(torch.zeros(2, 3), torch.zeros(2, 7))
+    with pytest.raises(ValueError, match=r"action shape \(2, 3\) != \(2, 4\)"):
+        env.step(TensorDict({"action": torch.zeros(2, 3)}, batch_size=[2]))
+    state = env.env_state()
+    state["task"] = "walker-walk"
+    with pytest.raises(ValueError, match="env state is for walker-walk x 2"):
+        env.load_env_state(state)
+
+
 def test_same_seed_same_episodes_and_graph_equals_eager():
     def run(seed: int, graph: bool) -> torch.Tensor:
         env = WarpBatchEnv("walker-walk", 2, seed=seed, device="cpu", graph=graph)
