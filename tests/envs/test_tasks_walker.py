@@ -43,3 +43,15 @@ def test_initial_state_distribution_matches_dm_control(dmc_initial_qpos, assert_
     # Same generator seed, same draws.
     again, _, _ = port.initial_state(qpos0, torch.Generator().manual_seed(0))
     assert torch.equal(qpos, again)
+
+
+def test_unknown_object_names_list_the_known_ones():
+    import pytest
+
+    from gorl.envs.tasks.base import object_index, sensor_index
+
+    model = load_model(NAME)
+    assert object_index(model, "body", "torso") == 1
+    assert sensor_index(model, "torso_subtreelinvel") == 0
+    with pytest.raises(KeyError, match=r"no body named 'tail' in the model; known: .*'left_foot'"):
+        object_index(model, "body", "tail")
