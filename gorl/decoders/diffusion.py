@@ -67,10 +67,11 @@ class DiffusionDecoder(nn.Module):
     """Epsilon-prediction DDPM with a cosine schedule, decoded by deterministic DDIM from z."""
 
     trainable = True
+    alpha_bars: Tensor  # (T + 1,) the cosine schedule, a non-persistent buffer
 
     def __init__(self, *, obs_dim: int, action_dim: int, latent_dim: int | None = None, **options: object):
         super().__init__()
-        self.config = DiffusionConfig(**options)
+        self.config = DiffusionConfig.model_validate(options)
         latent_dim = action_dim if latent_dim is None else latent_dim
         check_dims({"obs_dim": obs_dim, "action_dim": action_dim, "latent_dim": latent_dim})
         if latent_dim != action_dim:

@@ -105,7 +105,7 @@ class FlowDecoder(nn.Module):
 
     def __init__(self, *, obs_dim: int, action_dim: int, latent_dim: int | None = None, **options: object):
         super().__init__()
-        self.config = FlowConfig(**options)
+        self.config = FlowConfig.model_validate(options)
         latent_dim = action_dim if latent_dim is None else latent_dim
         check_dims({"obs_dim": obs_dim, "action_dim": action_dim, "latent_dim": latent_dim})
         if latent_dim != action_dim:
