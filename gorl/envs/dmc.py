@@ -7,7 +7,7 @@ TensorDicts without TorchRL's per-step generic checks, with the same keys and va
 
 * Observations are dm_control's dict flattened in its order, float32; never normalised here.
 * Rewards are dm_control's, float32 ``(N, 1)``; never scaled here.
-* Out-of-bounds actions are clipped to ``[action_low, action_high]``; non-finite actions raise.
+* Out-of-bounds actions (infinities too) are clipped to ``[action_low, action_high]``; NaN raises.
 * Episodes end at ``episode_length`` control steps (the task's 1000 by default): ``truncated`` and
   ``done`` are True, ``terminated`` False. A task whose ``get_termination`` returns discount 0 (none
   of the paper's six) sets ``terminated``.
@@ -46,7 +46,8 @@ class DMControlBatchEnv(EnvBase):
         num_envs: N, the number of environments.
         seed: seeds every copy deterministically (``env_seeds``).
         device: where the returned tensors live (the simulation runs on the CPU).
-        workers: 0 steps all envs in this process; k > 0 splits them over k worker processes.
+        workers: k >= 2 splits the envs over k processes, this one and k - 1 spawned workers;
+            0 or 1 steps them all here.
         episode_length: control steps per episode; None uses the task's own time limit (1000).
     """
 
@@ -61,6 +62,8 @@ class DMControlBatchEnv(EnvBase):
         episode_length: int | None = None,
     ) -> None:
         split_name(task)
+        if not isinstance(seed, int) or seed < 0:
+            raise ValueError(f"seed must be a non-negative int, got {seed!r}")
         if not isinstance(num_envs, int) or num_envs < 1:
             raise ValueError(f"num_envs must be a positive int, got {num_envs!r}")
         if not isinstance(workers, int) or not 0 <= workers <= num_envs:
@@ -70,19 +73,14 @@ class DMControlBatchEnv(EnvBase):
         super().__init__(batch_size=torch.Size([num_envs]), device=device)
         self.task, self.num_envs, self.workers, self.seed = task, num_envs, workers, seed
         seeds = env_seeds(seed, num_envs)
-        self._procs: list[GroupProcess] = []
-        if workers == 0:
-            self._group: EnvGroup | None = EnvGroup(task, seeds, episode_length)
-            info = self._group
-            self._bounds = [(0, num_envs)]
-        else:
-            self._group = None
-            cuts = np.linspace(0, num_envs, workers + 1).round().astype(int)
-            self._bounds = [(int(a), int(b)) for a, b in itertools.pairwise(cuts)]
-            self._procs = [GroupProcess(task, seeds[a:b], episode_length) for a, b in self._bounds]
-            for p in self._procs:
-                p.ready()
-            info = EnvGroup(task, seeds[:1], episode_length)  # the layout, read locally
+        # Share 0 of the envs is stepped here, shares 1..k-1 by worker processes (workers=k >= 2).
+        cuts = np.linspace(0, num_envs, max(workers, 1) + 1).round().astype(int)
+        self._bounds = [(int(a), int(b)) for a, b in itertools.pairwise(cuts)]
+        self._procs = [GroupProcess(task, seeds[a:b], episode_length) for a, b in self._bounds[1:]]
+        self._group = EnvGroup(task, seeds[: self._bounds[0][1]], episode_length)
+        for p in self._procs:
+            p.ready()
+        info = self._group
         self.obs_dim, self.action_dim = info.obs_dim, info.action_dim
         self.episode_length = info.episode_length
         self.obs_layout = [(k, s, e) for k, s, e, _ in info.layout]
@@ -118,12 +116,12 @@ class DMControlBatchEnv(EnvBase):
 
     # -- the numpy core, in-process or over workers ----------------------------------------------
     def _np_step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        if self._group is not None:
-            obs, rew, term, trunc = self._group.step(actions)
-            return obs, rew, term, trunc
-        for p, (a, b) in zip(self._procs, self._bounds, strict=True):
+        if not self._procs:
+            return self._group.step(actions)
+        for p, (a, b) in zip(self._procs, self._bounds[1:], strict=True):
             p.call("step", actions[a:b])
-        parts = [p.result() for p in self._procs]
+        parts = [self._group.step(actions[: self._bounds[0][1]])]  # overlaps with the workers
+        parts += [p.result() for p in self._procs]
         for (a, b), part in zip(self._bounds, parts, strict=True):
             self._obs[a:b] = part[0]
         return (
@@ -134,17 +132,26 @@ class DMControlBatchEnv(EnvBase):
         )
 
     def _np_reset(self, mask: np.ndarray | None) -> np.ndarray:
-        if self._group is not None:
+        if not self._procs:
             return self._group.reset(mask)
         calls = []
-        for p, (a, b) in zip(self._procs, self._bounds, strict=True):
+        for p, (a, b) in zip(self._procs, self._bounds[1:], strict=True):
             sub = None if mask is None else mask[a:b]
             if sub is None or sub.any():
                 p.call("reset", sub)
                 calls.append((p, a, b))
+        b0 = self._bounds[0][1]
+        self._obs[:b0] = self._group.reset(None if mask is None else mask[:b0])
         for p, a, b in calls:
             self._obs[a:b] = p.result()
         return self._obs
+
+    def _broadcast(self, method: str, args_for: Any) -> list[Any]:
+        """Calls ``method(*args_for(a, b))`` on every share (workers first); results in env order."""
+        for p, (a, b) in zip(self._procs, self._bounds[1:], strict=True):
+            p.call(method, *args_for(a, b))
+        first = getattr(self._group, method)(*args_for(*self._bounds[0]))
+        return [first] + [p.result() for p in self._procs]
 
     def _actions(self, tensordict: TensorDictBase) -> np.ndarray:
         """The ``(N, action_dim)`` actions as float64 numpy, clipped to the bounds; checks shape, NaN."""
@@ -210,16 +217,10 @@ class DMControlBatchEnv(EnvBase):
 
     def _set_seed(self, seed: int | None) -> None:
         """Reseeds every task's RandomState from ``seed`` (takes effect at the next resets)."""
-        seed = 0 if seed is None else int(seed)
+        seed = 0 if seed is None else int(seed) % (1 << 63)  # SeedSequence takes non-negative ints
         self.seed = seed
         seeds = env_seeds(seed, self.num_envs)
-        if self._group is not None:
-            self._group.reseed(seeds)
-        else:
-            for p, (a, b) in zip(self._procs, self._bounds, strict=True):
-                p.call("reseed", seeds[a:b])
-            for p in self._procs:
-                p.result()
+        self._broadcast("reseed", lambda a, b: (seeds[a:b],))
 
     def _step_and_maybe_reset(self, tensordict: TensorDictBase) -> tuple[TensorDictBase, TensorDictBase]:
         """``step`` + ``step_mdp`` + masked ``reset``, with EnvBase's keys and values, built directly.
@@ -247,19 +248,14 @@ class DMControlBatchEnv(EnvBase):
     # -- exact resume ----------------------------------------------------------------------------
     def env_state(self) -> dict[str, Any]:
         """A plain, picklable snapshot: a fresh env (same task, N) continues bit-identically from it."""
-        if self._group is not None:
-            groups = [self._group.get_state()]
-        else:
-            for p in self._procs:
-                p.call("get_state")
-            groups = [p.result() for p in self._procs]
+        groups = self._broadcast("get_state", lambda a, b: ())
         return {
             "format": STATE_FORMAT,
             "task": self.task,
             "num_envs": self.num_envs,
             "episode_length": self.episode_length,
             "seed": self.seed,
-            "groups": _merge([g for g in groups]),
+            "groups": _merge(groups),
         }
 
     def load_env_state(self, state: dict[str, Any]) -> None:
@@ -270,13 +266,7 @@ class DMControlBatchEnv(EnvBase):
             if state[key] != getattr(self, key):
                 raise ValueError(f"env state has {key}={state[key]!r}, this env has {getattr(self, key)!r}")
         merged = state["groups"]
-        if self._group is not None:
-            self._group.set_state(merged)
-        else:
-            for p, (a, b) in zip(self._procs, self._bounds, strict=True):
-                p.call("set_state", _slice(merged, a, b))
-            for p in self._procs:
-                p.result()
+        self._broadcast("set_state", lambda a, b: (_slice(merged, a, b),))
         self.seed = state["seed"]
 
     def close(self, *, raise_if_closed: bool = True) -> None:
