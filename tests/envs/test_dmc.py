@@ -70,6 +70,12 @@ def test_keys_shapes_dtypes_and_protocol() -> None:
     assert env.action_spec.shape == (3, 2) and env.reward_spec.shape == (3, 1)
 
 
+def test_torchrl_check_env_specs_passes() -> None:
+    from torchrl.envs.utils import check_env_specs
+
+    check_env_specs(DMControlBatchEnv("finger-turn_hard", 2, episode_length=3))
+
+
 @pytest.mark.parametrize("task", ["cheetah-run", "finger-turn_hard"])
 def test_matches_dm_control_step_by_step_in_its_dict_order(task: str) -> None:
     n, steps = 2, 5
@@ -166,6 +172,8 @@ def test_errors_name_the_problem() -> None:
     with pytest.raises(ValueError, match="unknown backend 'jax'"):
         make_env("cheetah-run", 2, backend="jax")
     env = DMControlBatchEnv("finger-spin", 2)
+    with pytest.raises(RuntimeError, match="before reset"):
+        env.step_and_maybe_reset(TensorDict({ACTION: torch.zeros(2, 2)}, batch_size=[2]))
     td = env.reset()
     td[ACTION] = torch.zeros(2, 3)
     with pytest.raises(ValueError, match=r"action has shape \(2, 3\), expected \(2, 2\)"):
