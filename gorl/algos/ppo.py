@@ -14,6 +14,7 @@ from typing import Any
 import torch
 from tensordict import TensorDict
 from torch import Tensor, nn
+from torchrl.envs.utils import ExplorationType, set_exploration_type
 from torchrl.modules import ValueOperator
 from torchrl.objectives import ClipPPOLoss
 from torchrl.objectives.value import GAE
@@ -162,7 +163,7 @@ class PPOLatentOptimizer:
         names = ["obs", "latent", "log_prob", "loc", "scale", "raw_action"]
         names += ["next_obs", "reward", "done", "terminated"] if keep_next else []
         out: dict[str, list[Tensor]] = {k: [] for k in names}
-        with torch.no_grad():
+        with torch.no_grad(), set_exploration_type(ExplorationType.RANDOM):
             for _ in range(steps):
                 obs = td[OBSERVATION]
                 if obs.device.type == "cpu":  # a free check here; on a GPU the batch check below does it

@@ -15,7 +15,7 @@ from typing import Literal
 
 import torch
 from pydantic import Field
-from tensordict.nn import TensorDictModule
+from tensordict.nn import InteractionType, TensorDictModule
 from torch import Tensor, nn
 from torch.distributions import Distribution
 from torchrl.modules import IndependentNormal, ProbabilisticActor
@@ -105,6 +105,9 @@ class GaussianEncoder(nn.Module):
             distribution_class=IndependentNormal,
             return_log_prob=True,
             log_prob_key=LATENT_LOG_PROB,
+            # sample unless told otherwise (TorchRL's default is the mean): evaluation asks for
+            # ExplorationType.DETERMINISTIC explicitly
+            default_interaction_type=InteractionType.RANDOM,
         )
         self.reset_to_prior()
 

@@ -176,7 +176,10 @@ def check_latent_policy(
     for key in (LOC, SCALE, LATENT, LATENT_LOG_PROB):
         if key not in td.keys():
             raise AssertionError(f"the actor did not write {key!r}")
-    lp = enc.distribution(td[OBSERVATION]).log_prob(td[LATENT])
+    dist_flat = enc.distribution(td[OBSERVATION])
+    if torch.equal(td[LATENT], dist_flat.mean):
+        raise AssertionError("the actor returned the mean latent by default: it must sample (exploration)")
+    lp = dist_flat.log_prob(td[LATENT])
     _close(lp, td[LATENT_LOG_PROB], "log_prob differs from the actor's latent_log_prob", 1e-4)
     pen = enc.prior_penalty(obs)
     if pen.shape != () or not torch.isfinite(pen):

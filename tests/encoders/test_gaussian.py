@@ -53,6 +53,7 @@ def test_prior_penalty_values_by_hand():
 def test_actor_samples_and_log_probs_latent():
     enc = E.make("gaussian", obs_dim=5, latent_dim=3)
     td = enc.actor(TensorDict({"observation": torch.randn(8, 5)}, [8]))
+    assert 0.5 < td["latent"].std().item() < 1.5  # a sample from N(0, I), not the mean
     expected = torch.distributions.Normal(0.0, 1.0).log_prob(td["latent"]).sum(-1)  # prior at init
     torch.testing.assert_close(td["latent_log_prob"], expected)
 

@@ -92,3 +92,15 @@ def test_encoder_not_at_prior_after_reset_fails():
 
     with pytest.raises(AssertionError, match="reset_to_prior"):
         check_latent_policy(NoReset, obs_dim=3, latent_dim=2)
+
+
+def test_an_actor_that_returns_the_mean_fails():
+    from tensordict.nn import InteractionType
+
+    class MeanOnly(GaussianEncoder):
+        def __init__(self, **kw):
+            super().__init__(**kw)
+            self.actor.default_interaction_type = InteractionType.DETERMINISTIC
+
+    with pytest.raises(AssertionError, match="must sample"):
+        check_latent_policy(MeanOnly, obs_dim=3, latent_dim=2)
