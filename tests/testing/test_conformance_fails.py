@@ -100,7 +100,7 @@ def test_an_actor_that_returns_the_mean_fails():
     class MeanOnly(GaussianEncoder):
         def __init__(self, **kw):
             super().__init__(**kw)
-            self.actor.default_interaction_type = InteractionType.DETERMINISTIC
+            self.actor.module[-1].default_interaction_type = InteractionType.DETERMINISTIC
 
     with pytest.raises(AssertionError, match="must sample"):
         check_latent_policy(MeanOnly, obs_dim=3, latent_dim=2)
