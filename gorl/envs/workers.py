@@ -14,12 +14,9 @@ from __future__ import annotations
 import contextlib
 import copy
 import multiprocessing as mp
-import os
 from typing import Any
 
 import numpy as np
-
-os.environ.setdefault("MUJOCO_GL", "disable")  # no rendering here; see docs/envs.md
 
 # Model arrays larger than this are not compared or captured by ``get_state`` (the 11.8 MB skybox
 # texture ``tex_data`` of every suite model); tasks change small per-episode fields (finger's
