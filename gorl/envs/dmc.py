@@ -267,6 +267,7 @@ class DMControlBatchEnv(EnvBase):
                 raise ValueError(f"env state has {key}={state[key]!r}, this env has {getattr(self, key)!r}")
         merged = state["groups"]
         self._broadcast("set_state", lambda a, b: (_slice(merged, a, b),))
+        self._obs[:] = merged["obs"]
         self.seed = state["seed"]
 
     def close(self, *, raise_if_closed: bool = True) -> None:
