@@ -80,13 +80,15 @@ def bench_task(task: str, n: int, steps: int, rounds: int, workers: int, seed: i
         env.close()
     out = {k: statistics.median(v) for k, v in rates.items()}
     for k in variants:
-        out[f"ratio {k}"] = statistics.median(b / a for a, b in zip(rates["raw"], rates[k], strict=True))
+        ratios = [b / a for a, b in zip(rates["raw"], rates[k], strict=True)]
+        out[f"ratio {k}"] = statistics.median(ratios)
+        out[f"range {k}"] = (min(ratios), max(ratios))
     return out
 
 
 def table(results: dict[str, dict], n: int, steps: int, rounds: int, workers: int) -> str:
     cols = ["raw", "batch"] + ([f"workers={workers}"] if workers else [])
-    head = ["task", "raw loop steps/s", "batch env steps/s", "batch / raw"]
+    head = ["task", "raw loop steps/s", "batch env steps/s", "batch / raw", "per-round range"]
     if workers:
         head += [f"workers={workers} steps/s", f"workers={workers} / raw"]
     lines = [
@@ -96,11 +98,21 @@ def table(results: dict[str, dict], n: int, steps: int, rounds: int, workers: in
         f"Machine: {platform.machine()}, {os.cpu_count()} CPUs, torch {torch.__version__}; "
         f"written {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} by `benchmarks/env_speed.py`.",
         "",
+        "Steps/s columns: median over rounds. Ratio columns: median over rounds of the ratio within a round "
+        "(both variants timed back to back, so machine load cancels); the range is its min-max over rounds.",
+        "",
         "| " + " | ".join(head) + " |",
         "|" + "---|" * len(head),
     ]
     for task, res in results.items():
-        row = [task, f"{res['raw']:,.0f}", f"{res['batch']:,.0f}", f"{res['ratio batch']:.2f}"]
+        lo, hi = res["range batch"]
+        row = [
+            task,
+            f"{res['raw']:,.0f}",
+            f"{res['batch']:,.0f}",
+            f"{res['ratio batch']:.2f}",
+            f"{lo:.2f}-{hi:.2f}",
+        ]
         if workers:
             k = cols[2]
             row += [f"{res[k]:,.0f}", f"{res['ratio ' + k]:.2f}"]
@@ -131,7 +143,11 @@ def main() -> None:
     results = {}
     for task in args.tasks:
         results[task] = bench_task(task, args.num_envs, args.steps, args.rounds, args.workers, args.seed)
-        print(task, {k: round(v, 2) for k, v in results[task].items()}, flush=True)
+        print(
+            task,
+            {k: v if isinstance(v, tuple) else round(v, 2) for k, v in results[task].items()},
+            flush=True,
+        )
     text = table(results, args.num_envs, args.steps, args.rounds, args.workers)
     print(text)
     if args.out:
