@@ -1,7 +1,8 @@
 """Steps/s of ``DMControlBatchEnv`` against a plain Python loop over the same dm_control envs.
 
 For each task, N dm_control environments (``suite.load``, the same per-env seeds) are stepped with
-uniform random actions in two ways, round by round (interleaved, so machine load hits both alike):
+uniform random actions in two ways, round by round (interleaved, so machine load hits both alike; the
+order within a round alternates):
 
 * ``raw loop``: ``for env, a in zip(envs, actions): env.step(a)`` (dm_control auto-resets);
 * ``batch env``: ``td_next, td = env.step_and_maybe_reset(td)`` on ``DMControlBatchEnv`` (auto-reset),
@@ -10,7 +11,7 @@ uniform random actions in two ways, round by round (interleaved, so machine load
 The actions are drawn before timing. Reported: the median over rounds of env steps/s and the median
 of the per-round ratios. The table is printed and written atomically to ``--out``.
 
-    .venv/bin/python benchmarks/env_speed.py            # six paper tasks, N=16, ~2-3 minutes
+    .venv/bin/python benchmarks/env_speed.py --workers 2   # six paper tasks, N=16, about 2 minutes
 """
 
 from __future__ import annotations
@@ -68,12 +69,14 @@ def bench_task(task: str, n: int, steps: int, rounds: int, workers: int, seed: i
     for r in range(rounds + 1):  # round 0 warms up and is not counted
         acts = rng.uniform(-1.0, 1.0, size=(steps, n, a_dim))
         acts_t = torch.from_numpy(acts.astype(np.float32))
-        t_raw = time_raw(raw, acts)
         times = {}
-        for k, env in variants.items():
-            times[k], tds[k] = time_batch(env, tds[k], acts_t)
+        order = ["raw", *variants] if r % 2 else [*variants, "raw"]
+        for k in order:  # the order alternates between rounds, so neither variant always goes first
+            if k == "raw":
+                times[k] = time_raw(raw, acts)
+            else:
+                times[k], tds[k] = time_batch(variants[k], tds[k], acts_t)
         if r:
-            rates["raw"].append(steps * n / t_raw)
             for k, t in times.items():
                 rates[k].append(steps * n / t)
     for env in variants.values():
@@ -132,8 +135,8 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tasks", nargs="+", default=list(PAPER_TASKS))
     ap.add_argument("--num-envs", type=int, default=16)
-    ap.add_argument("--steps", type=int, default=100, help="batch steps per round")
-    ap.add_argument("--rounds", type=int, default=7)
+    ap.add_argument("--steps", type=int, default=25, help="batch steps per round")
+    ap.add_argument("--rounds", type=int, default=30)
     ap.add_argument("--workers", type=int, default=0, help="also time workers=k (0: skip)")
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
