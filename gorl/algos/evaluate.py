@@ -30,3 +30,17 @@ def evaluate(policy: Any, env: Any, normalize: Callable[[Tensor], Tensor], episo
             total += torch.where(finished, 0.0, stepped[NEXT][REWARD].reshape(-1).to(torch.float64))
             finished |= stepped[NEXT][DONE].reshape(-1)
     return total
+
+
+@torch.no_grad()
+def random_return(env: Any, episode_length: int, seed: int = 0) -> Tensor:
+    """The return ``(num_envs,)`` of uniformly random actions in the env's bounds: the floor to beat."""
+    g = torch.Generator().manual_seed(seed)
+    low, high = env.action_low.cpu(), env.action_high.cpu()
+
+    def policy(td: TensorDict) -> TensorDict:
+        u = torch.rand(env.num_envs, env.action_dim, generator=g)
+        td[ACTION] = (low + u * (high - low)).to(td[OBSERVATION].device)
+        return td
+
+    return evaluate(policy, env, lambda obs: obs, episode_length)
