@@ -271,9 +271,9 @@ class DMControlBatchEnv(EnvBase):
         self.seed = state["seed"]
 
     def close(self, *, raise_if_closed: bool = True) -> None:
+        """Stops the worker processes (if any); the env cannot step afterwards."""
         for p in self._procs:
             p.close()
-        self._procs = []
         super().close(raise_if_closed=raise_if_closed)
 
 
