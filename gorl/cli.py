@@ -93,6 +93,16 @@ def _train(args: argparse.Namespace) -> int:
     from gorl.train import Trainer
 
     if args.resume:
+        given = [
+            f
+            for f in ("task", "method", "total_steps", "seed", "backend", "device", "config", "out")
+            if getattr(args, f)
+        ]
+        if given or args.set:
+            flags = ", ".join([f"--{f.replace('_', '-')}" for f in given] + (["--set"] if args.set else []))
+            raise ValueError(
+                f"--resume continues a run with its own config; {flags} cannot change it (start a new run instead)"
+            )
         trainer = Trainer.resume(args.resume, **({"progress": False} if args.no_progress else {}))
         out = Path(args.resume)
         print(f"resuming {out} at {trainer.opt.env_steps} env steps", flush=True)

@@ -77,6 +77,7 @@ class Trainer:
         self.next_eval = config.eval_every
         self.metrics_bytes = 0
         self.wall = 0.0
+        self.total_wall = 0.0
 
     # -- public ----------------------------------------------------------------------------------
     @classmethod
@@ -116,28 +117,31 @@ class Trainer:
 
     # -- the loop --------------------------------------------------------------------------------
     def _loop(self, bar: tqdm) -> None:
-        t_last = time.perf_counter()
+        """Runs stages to the end. ``self.wall`` counts training iterations only (collection and
+        updates); ``self.total_wall`` counts everything (refits, evaluations, checkpoints too)."""
+        t_start = time.perf_counter() - self.total_wall
         while self.state.stage < len(self.stage_ends):
             if self.state.phase == "refit":
                 self._refit()
                 self.state.phase = "encoder"
+                self.total_wall = time.perf_counter() - t_start
                 self._checkpoint()
             end = self.stage_ends[self.state.stage]
             while self.opt.env_steps < end:
+                t0 = time.perf_counter()
                 metrics = self.opt.iterate()
-                now = time.perf_counter()
-                self.wall += now - t_last
+                self.wall += time.perf_counter() - t0
                 self._log({"kind": "iteration", "stage": self.state.stage, **metrics})
                 bar.update(self.opt.env_steps - bar.n)
                 if self.opt.env_steps >= min(self.next_eval, self.config.total_steps):
                     self._evaluate(bar)
+                self.total_wall = time.perf_counter() - t_start
                 if self.opt.env_steps < end and self.opt.iterations % self.config.checkpoint_every == 0:
                     self._checkpoint()
-                t_last = time.perf_counter()
             self.state.stage += 1
             self.state.phase = "refit"
+            self.total_wall = time.perf_counter() - t_start
             self._checkpoint()
-            t_last = time.perf_counter()
 
     def _refit(self) -> None:
         stage = self.state.stage
@@ -196,7 +200,12 @@ class Trainer:
 
     # -- files -----------------------------------------------------------------------------------
     def _log(self, record: dict[str, Any]) -> None:
-        record = {**record, "env_steps": self.opt.env_steps, "wall_time": round(self.wall, 3)}
+        record = {
+            **record,
+            "env_steps": self.opt.env_steps,
+            "wall_time": round(self.wall, 3),
+            "total_wall_time": round(self.total_wall, 3),
+        }
         line = (json.dumps(record, sort_keys=True) + "\n").encode()
         with open(self.out / "metrics.jsonl", "ab") as f:
             f.write(line)
@@ -225,6 +234,7 @@ class Trainer:
             "next_eval": self.next_eval,
             "metrics_bytes": self.metrics_bytes,
             "wall": self.wall,
+            "total_wall": self.total_wall,
         }
         save_checkpoint(self.out / "checkpoint.pt", state)
 
@@ -248,6 +258,7 @@ class Trainer:
         self.opt.load_state_dict(ckpt["optimizer"])
         self.policy.decoder.requires_grad_(False)
         self.evals, self.next_eval, self.wall = ckpt["evals"], ckpt["next_eval"], ckpt["wall"]
+        self.total_wall = ckpt["total_wall"]
         self.metrics_bytes = ckpt["metrics_bytes"]
         path = self.out / "metrics.jsonl"
         if path.exists():  # drop lines written after the checkpoint: they will be written again
@@ -264,6 +275,7 @@ class Trainer:
             "seed": self.config.seed,
             "env_steps": self.opt.env_steps,
             "wall_time": self.wall,
+            "total_wall_time": self.total_wall,
             "env_steps_per_second": self.opt.env_steps / max(self.wall, 1e-9),
             "final_return": final and final["return_mean"],
             "final_return_std": final and final["return_std"],

@@ -36,7 +36,8 @@ class TrainConfig(Config):
         description="PPOConfig overrides on top of the preset (CPU-sized by default)",
     )
     schedule: dict[str, Any] = Field(
-        default_factory=dict, description="ScheduleConfig overrides on the method's"
+        default_factory=lambda: {"decoder_pairs": 16_384, "fit": {"steps": 500, "batch_size": 1024}},
+        description="ScheduleConfig overrides on the method's (CPU-sized refits by default)",
     )
     encoder: dict[str, Any] = Field(default_factory=dict, description="GaussianEncoderConfig options")
     episode_length: int | None = Field(

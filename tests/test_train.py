@@ -149,3 +149,8 @@ def test_cli_trains_and_resumes_a_finished_run(tmp_path, capsys):
     assert "already holds a run" in capsys.readouterr().err
     assert main(["train", "--resume", str(out), "--no-progress"]) == 0  # already finished: nothing to do
     assert json.loads((out / "summary.json").read_text())["env_steps"] == 160
+
+
+def test_resume_refuses_config_changes(tmp_path, capsys):
+    assert main(["train", "--resume", str(tmp_path), "--set", "total_steps=5"]) == 1
+    assert "cannot change it" in capsys.readouterr().err

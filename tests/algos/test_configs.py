@@ -12,7 +12,13 @@ def test_ppo_defaults_are_the_official_iteration():
     # 1024 segments x 32 minibatches x 30 steps = 983,040 env steps; 2048 envs -> 16 unrolls
     assert c.steps_per_iteration == 983_040
     assert c.unrolls_per_iteration == 16
-    assert (c.gamma, c.gae_lambda, c.reward_scale, c.value_coef, c.entropy_coef) == (0.995, 0.95, 10.0, 0.25, 0.01)
+    assert (c.gamma, c.gae_lambda, c.reward_scale, c.value_coef, c.entropy_coef) == (
+        0.995,
+        0.95,
+        10.0,
+        0.25,
+        0.01,
+    )
     assert (c.lr, c.clip_epsilon, c.max_grad_norm, c.penalty_coef) == (1e-3, 0.15, 0.5, 5e-4)
 
 
@@ -26,8 +32,14 @@ def test_presets():
 
 @pytest.mark.parametrize(
     ("kw", "field"),
-    [({"gamma": 1.5}, "gamma"), ({"clip_epsilon": 0}, "clip_epsilon"), ({"num_envs": 3}, "num_envs"),
-     ({"lr": -1}, "lr"), ({"learning_rate": 1e-3}, "learning_rate"), ({"critic_hidden": [0]}, "critic_hidden")],
+    [
+        ({"gamma": 1.5}, "gamma"),
+        ({"clip_epsilon": 0}, "clip_epsilon"),
+        ({"num_envs": 3}, "num_envs"),
+        ({"lr": -1}, "lr"),
+        ({"learning_rate": 1e-3}, "learning_rate"),
+        ({"critic_hidden": [0]}, "critic_hidden"),
+    ],
 )
 def test_bad_ppo_values_name_the_field(kw, field):
     with pytest.raises(ValidationError, match=field):

@@ -204,7 +204,7 @@ class PlanarContactCheck:
         for g, (body, pos, axis, half, _) in self._geoms.items():
             centre = poss[body] + rots[body] @ pos
             offset = half * (rots[body] @ axis)
-            out[g] = ((centre - offset)[:, [0, 2]], (centre + offset)[:, [0, 2]])
+            out[g] = ((centre - offset)[:, 0:3:2], (centre + offset)[:, 0:3:2])
         return out
 
     def __call__(self, qpos: Tensor) -> Tensor:
@@ -251,7 +251,7 @@ class _Finger:
 
     def base_observation(self, sim: SimState) -> list[Tensor]:
         """``position (N, 4)``, ``velocity (N, 3)``, ``touch (N, 2)``."""
-        tip = sim.site_xpos[:, self.tip, :][:, [0, 2]] - sim.xpos[:, self.spinner, :][:, [0, 2]]
+        tip = sim.site_xpos[:, self.tip, :][:, 0:3:2] - sim.xpos[:, self.spinner, :][:, 0:3:2]
         position = torch.cat([sim.qpos[:, self.qpos_idx], tip], dim=-1)
         return [position, sim.qvel[:, self.qvel_idx], torch.log1p(sim.sensordata[:, self.touch_idx])]
 
@@ -351,9 +351,9 @@ class FingerTurnHard:
 
     def _to_target(self, sim: SimState, task_state: TaskState) -> tuple[Tensor, Tensor]:
         """Target ``(x, z)`` relative to the spinner ``(N, 2)`` and signed distance ``(N,)``."""
-        spinner = sim.xpos[:, self._f.spinner, :][:, [0, 2]]
-        target = task_state["target"][:, [0, 2]] - spinner
-        tip = sim.site_xpos[:, self._f.tip, :][:, [0, 2]] - spinner
+        spinner = sim.xpos[:, self._f.spinner, :][:, 0:3:2]
+        target = task_state["target"][:, 0:3:2] - spinner
+        tip = sim.site_xpos[:, self._f.tip, :][:, 0:3:2] - spinner
         return target, (target - tip).norm(dim=-1) - task_state["target_radius"]
 
     def observation(self, sim: SimState, task_state: TaskState) -> Tensor:

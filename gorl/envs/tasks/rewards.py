@@ -12,7 +12,16 @@ import math
 import torch
 from torch import Tensor
 
-_SIGMOIDS = ("gaussian", "hyperbolic", "long_tail", "reciprocal", "cosine", "linear", "quadratic", "tanh_squared")
+_SIGMOIDS = (
+    "gaussian",
+    "hyperbolic",
+    "long_tail",
+    "reciprocal",
+    "cosine",
+    "linear",
+    "quadratic",
+    "tanh_squared",
+)
 
 
 def sigmoid(d: Tensor, value_at_1: float, kind: str) -> Tensor:
