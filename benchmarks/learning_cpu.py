@@ -35,9 +35,24 @@ def command(method: str, seed: int, args: argparse.Namespace, out: Path) -> list
         f"eval_envs={args.eval_envs}",
         "threads=1",
     ]
-    return [sys.executable, "-m", "gorl.cli", "train", "--task", args.task, "--method", method,
-            "--total-steps", str(args.total_steps), "--seed", str(seed), "--out", str(out), "--no-progress",
-            *[x for s in sets for x in ("--set", s)]]  # fmt: skip
+    return [
+        sys.executable,
+        "-m",
+        "gorl.cli",
+        "train",
+        "--task",
+        args.task,
+        "--method",
+        method,
+        "--total-steps",
+        str(args.total_steps),
+        "--seed",
+        str(seed),
+        "--out",
+        str(out),
+        "--no-progress",
+        *[x for s in sets for x in ("--set", s)],
+    ]
 
 
 def run_all(args: argparse.Namespace, results: Path) -> list[dict]:
@@ -52,10 +67,19 @@ def run_all(args: argparse.Namespace, results: Path) -> list[dict]:
             if out.exists():
                 for f in out.iterdir():
                     f.unlink()
-            log = open(results / f"{m}-s{s}.log", "w")
+            log = open(results / f"{m}-s{s}.log", "w")  # noqa: SIM115 - closed when the run ends
             print(f"[{time.strftime('%H:%M:%S')}] start {m} seed {s}", flush=True)
-            running.append((m, s, out, subprocess.Popen(command(m, s, args, out), cwd=ROOT, env=env, stdout=log,
-                                                        stderr=subprocess.STDOUT), log))  # fmt: skip
+            running.append(
+                (
+                    m,
+                    s,
+                    out,
+                    subprocess.Popen(
+                        command(m, s, args, out), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT
+                    ),
+                    log,
+                )
+            )
         time.sleep(2)
         for item in list(running):
             m, s, out, proc, log = item
@@ -88,28 +112,37 @@ def table(summaries: list[dict], args: argparse.Namespace, wall: float) -> str:
     lines = [
         f"# CPU learning benchmark: {args.task}",
         "",
-        f"{args.total_steps:,} env steps per run (same budget for every run), {args.eval_envs} deterministic evaluation "
-        f"episodes of 1000 steps every {args.eval_every:,} steps; CPU-sized settings (`gorl train` defaults: 16 envs, "
-        "3,840 env steps per iteration); one torch thread per run, two runs at a time on a 2-core machine "
+        f"{args.total_steps:,} env steps per run (same budget for every run), {args.eval_envs} deterministic "
+        f"evaluation episodes of 1000 steps every {args.eval_every:,} steps; CPU-sized settings "
+        "(`gorl train` defaults: 16 envs, 3,840 env steps per iteration); one torch thread per run, "
+        "two runs at a time on a 2-core machine "
         f"({os.cpu_count()} cores seen). Whole benchmark: {wall / 60:.1f} min.",
         "",
-        f"Command: `python benchmarks/learning_cpu.py --total-steps {args.total_steps} --eval-every {args.eval_every}`",
+        f"Command: `python benchmarks/learning_cpu.py --total-steps {args.total_steps} "
+        f"--eval-every {args.eval_every}`",
         "",
-        "| method | seed | final eval return | best eval return | env steps/s (training) | total wall time (s) |",
+        "| method | seed | final eval return | best eval return | env steps/s (training) "
+        "| total wall time (s) |",
         "|---|---|---|---|---|---|",
     ]
     by_method: dict[str, list[dict]] = {}
     for s in sorted(summaries, key=lambda s: (METHODS.index(s["method"]), s["seed"])):
         by_method.setdefault(s["method"], []).append(s)
-        lines.append(f"| {s['method']} | {s['seed']} | {s['final_return']:.1f} | {s['best_return']:.1f} | "
-                     f"{s['env_steps_per_second']:,.0f} | {s['total_wall_time']:.0f} |")  # fmt: skip
+        lines.append(
+            f"| {s['method']} | {s['seed']} | {s['final_return']:.1f} | {s['best_return']:.1f} | "
+            f"{s['env_steps_per_second']:,.0f} | {s['total_wall_time']:.0f} |"
+        )
     lines += ["", "| method | final (mean over seeds) | best (mean over seeds) |", "|---|---|---|"]
     for m, rows in by_method.items():
         final = sum(r["final_return"] for r in rows) / len(rows)
         best = sum(r["best_return"] for r in rows) / len(rows)
         lines.append(f"| {m} | {final:.1f} | {best:.1f} |")
-    lines += ["", "env steps/s counts training iterations only (collection and updates); decoder refits and "
-              "evaluations are in the wall time.", ""]  # fmt: skip
+    lines += [
+        "",
+        "env steps/s counts training iterations only (collection and updates); decoder refits and "
+        "evaluations are in the wall time.",
+        "",
+    ]
     return "\n".join(lines)
 
 
@@ -124,8 +157,15 @@ def plot(summaries: list[dict], results: Path, png: Path, task: str) -> None:
     colors = {"ppo": "tab:gray", "gorl-fm": "tab:blue", "gorl-diff": "tab:orange"}
     for s in summaries:
         pts = evals(results / f"{s['method']}-s{s['seed']}")
-        ax.plot([p[0] for p in pts], [p[1] for p in pts], color=colors.get(s["method"]), marker="o", ms=3,
-                linestyle="-" if s["seed"] == 0 else "--", label=f"{s['method']} s{s['seed']}")  # fmt: skip
+        ax.plot(
+            [p[0] for p in pts],
+            [p[1] for p in pts],
+            color=colors.get(s["method"]),
+            marker="o",
+            ms=3,
+            linestyle="-" if s["seed"] == 0 else "--",
+            label=f"{s['method']} s{s['seed']}",
+        )
     ax.set_xlabel("env steps")
     ax.set_ylabel("evaluation return (1000-step episodes)")
     ax.set_title(f"{task}, CPU budget")

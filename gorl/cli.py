@@ -101,7 +101,8 @@ def _train(args: argparse.Namespace) -> int:
         if given or args.set:
             flags = ", ".join([f"--{f.replace('_', '-')}" for f in given] + (["--set"] if args.set else []))
             raise ValueError(
-                f"--resume continues a run with its own config; {flags} cannot change it (start a new run instead)"
+                f"--resume continues a run with its own config; {flags} cannot change it "
+                "(start a new run instead)"
             )
         trainer = Trainer.resume(args.resume, **({"progress": False} if args.no_progress else {}))
         out = Path(args.resume)

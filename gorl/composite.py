@@ -27,6 +27,9 @@ from gorl.squash import squash
 class _DecodeSquash(nn.Module):
     """(obs, z) -> (raw_action, action): forwards to the decoder, then to ``squash``."""
 
+    low: Tensor
+    high: Tensor
+
     def __init__(self, decoder: GenerativeDecoder, low: Tensor, high: Tensor) -> None:
         super().__init__()
         self.decoder = decoder
@@ -62,7 +65,8 @@ class CompositePolicy(TensorDictSequential):
                 raise TypeError(f"{name} is a {type(part).__name__}, which lacks part of {proto.__name__}")
         if encoder.latent_dim != decoder.latent_dim:
             raise ValueError(
-                f"encoder latent_dim={encoder.latent_dim} differs from decoder latent_dim={decoder.latent_dim}"
+                f"encoder latent_dim={encoder.latent_dim} differs from "
+                f"decoder latent_dim={decoder.latent_dim}"
             )
         if encoder.obs_dim != decoder.obs_dim:
             raise ValueError(

@@ -23,5 +23,6 @@ def mlp(
 def reinit_(module: nn.Module) -> None:
     """Re-initialises every sub-module that has ``reset_parameters`` (PyTorch's default init)."""
     for sub in module.modules():
-        if sub is not module and hasattr(sub, "reset_parameters"):
-            sub.reset_parameters()
+        reset = getattr(sub, "reset_parameters", None)
+        if sub is not module and callable(reset):
+            reset()

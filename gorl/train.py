@@ -68,7 +68,11 @@ class Trainer:
         obs_dim, act_dim = self.env.obs_dim, self.env.action_dim
         encoder = encoders.make("gaussian", obs_dim=obs_dim, latent_dim=act_dim, **config.encoder)
         identity = decoders.make("identity", obs_dim=obs_dim, action_dim=act_dim)
-        self.policy = CompositePolicy(encoder, identity, self.env.action_low, self.env.action_high)
+        self.device = torch.device(config.device)
+        self.policy = CompositePolicy(
+            encoder, identity, self.env.action_low.cpu(), self.env.action_high.cpu()
+        )
+        self.policy.to(self.device)
         self.opt = PPOLatentOptimizer(self.env, self.policy, self.ppo_config)
         self.opt.bind(self.policy, self.schedule.at(self.schedule.stage_overrides, 0))
         self.state = ScheduleState()
@@ -78,6 +82,7 @@ class Trainer:
         self.metrics_bytes = 0
         self.wall = 0.0
         self.total_wall = 0.0
+        self._t_start: float | None = None
 
     # -- public ----------------------------------------------------------------------------------
     @classmethod
@@ -119,7 +124,7 @@ class Trainer:
     def _loop(self, bar: tqdm) -> None:
         """Runs stages to the end. ``self.wall`` counts training iterations only (collection and
         updates); ``self.total_wall`` counts everything (refits, evaluations, checkpoints too)."""
-        t_start = time.perf_counter() - self.total_wall
+        t_start = self._t_start = time.perf_counter() - self.total_wall
         while self.state.stage < len(self.stage_ends):
             if self.state.phase == "refit":
                 self._refit()
@@ -149,10 +154,7 @@ class Trainer:
             return
         t0 = time.perf_counter()
         obs, act = self.opt.decoder_data(self.schedule.decoder_pairs)
-        if (
-            isinstance(self.policy.decoder, decoders.REGISTRY.get(self.schedule.decoder))
-            and not self.schedule.reinit_decoder
-        ):
+        if stage > 1 and not self.schedule.reinit_decoder:  # keep refining the decoder fitted at stage 1
             decoder = self.policy.decoder
         else:
             decoder = decoders.make(
@@ -161,7 +163,7 @@ class Trainer:
                 action_dim=self.env.action_dim,
                 **self.schedule.decoder_options,
             )
-        decoder.requires_grad_(True)
+        decoder.to(self.device).requires_grad_(True)
         fit_cfg = self.schedule.fit.model_copy(
             update={"seed": self.config.seed * 1000 + stage, "progress": self.config.progress}
         )
@@ -251,7 +253,7 @@ class Trainer:
                 action_dim=self.env.action_dim,
                 **self.schedule.decoder_options,
             )
-            self.policy = self.policy.with_decoder(decoder)
+            self.policy = self.policy.with_decoder(decoder.to(self.device))
         self.policy.encoder.load_state_dict(ckpt["encoder"])
         self.policy.decoder.load_state_dict(ckpt["decoder"])
         self.opt.policy = self.policy

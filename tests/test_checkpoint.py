@@ -12,12 +12,12 @@ def test_round_trip(tmp_path):
 
 
 def test_missing_and_corrupt_checkpoints_raise_naming_the_file(tmp_path):
-    with pytest.raises(CheckpointError, match="no checkpoint at .*nope.pt"):
+    with pytest.raises(CheckpointError, match=r"no checkpoint at .*nope.pt"):
         load_checkpoint(tmp_path / "nope.pt")
     bad = tmp_path / "bad.pt"
     save_checkpoint(bad, {"format": 1, "w": torch.randn(1000)})
     bad.write_bytes(bad.read_bytes()[:100])  # truncated
-    with pytest.raises(CheckpointError, match="bad.pt is unreadable"):
+    with pytest.raises(CheckpointError, match=r"bad\.pt is unreadable"):
         load_checkpoint(bad)
     other = tmp_path / "other.pt"
     torch.save([1, 2], other)

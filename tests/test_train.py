@@ -20,11 +20,20 @@ TINY = {
     "eval_every": 320,
     "eval_envs": 2,
     "progress": False,
-    "ppo": {"num_envs": 4, "unroll_length": 10, "batch_size": 4, "num_minibatches": 2, "update_epochs": 2,
-            "critic_hidden": [32]},
-    "schedule": {"decoder_pairs": 256, "fit": {"steps": 20, "batch_size": 64, "eval_every": 10},
-                 "decoder_options": {"hidden": [16, 16]}},
-}  # fmt: skip
+    "ppo": {
+        "num_envs": 4,
+        "unroll_length": 10,
+        "batch_size": 4,
+        "num_minibatches": 2,
+        "update_epochs": 2,
+        "critic_hidden": [32],
+    },
+    "schedule": {
+        "decoder_pairs": 256,
+        "fit": {"steps": 20, "batch_size": 64, "eval_every": 10},
+        "decoder_options": {"hidden": [16, 16]},
+    },
+}
 
 
 def _numbers(out):

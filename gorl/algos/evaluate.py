@@ -20,8 +20,9 @@ def evaluate(policy: Any, env: Any, normalize: Callable[[Tensor], Tensor], episo
     The env is reset first and stepped ``episode_length`` times (its own time limit should be that long).
     """
     td = env.reset()
-    total = torch.zeros(env.num_envs, dtype=torch.float64)
-    finished = torch.zeros(env.num_envs, dtype=torch.bool)
+    device = td[OBSERVATION].device
+    total = torch.zeros(env.num_envs, dtype=torch.float64, device=device)
+    finished = torch.zeros(env.num_envs, dtype=torch.bool, device=device)
     with set_exploration_type(ExplorationType.DETERMINISTIC):
         for _ in range(episode_length):
             x = policy(TensorDict({OBSERVATION: normalize(td[OBSERVATION])}, batch_size=[env.num_envs]))

@@ -56,13 +56,17 @@ class PPOLatentOptimizer:
             raise ValueError(f"env obs_dim={env.obs_dim} but the encoder expects {policy.encoder.obs_dim}")
         self.env, self.config = env, config
         self.base_config = config
-        self.norm = RunningNorm(env.obs_dim)
-        self.critic = ValueOperator(mlp(env.obs_dim, config.critic_hidden, 1), in_keys=[OBSERVATION])
+        self.device = next(policy.encoder.parameters()).device
+        self.norm = RunningNorm(env.obs_dim).to(self.device)
+        self.critic = ValueOperator(mlp(env.obs_dim, config.critic_hidden, 1), in_keys=[OBSERVATION]).to(
+            self.device
+        )
         self.env_steps = 0
         self.iterations = 0
         self._td: TensorDict | None = None
-        self._ep_return = torch.zeros(env.num_envs, dtype=torch.float64)
-        self._finished_returns: list[float] = []
+        # per-env running return, and the sum and count of finished episodes' returns (no host sync)
+        self._ep_return = torch.zeros(env.num_envs, dtype=torch.float64, device=self.device)
+        self._finished = torch.zeros(2, dtype=torch.float64, device=self.device)
         self.bind(policy)
 
     # -- LatentOptimizer -------------------------------------------------------------------------
@@ -106,15 +110,16 @@ class PPOLatentOptimizer:
         for _ in range(c.update_epochs):
             with torch.no_grad():
                 self.gae(batch)
-            perm = torch.randperm(batch.shape[0])
+            perm = torch.randperm(batch.shape[0]).to(self.device)
             for idx in perm.split(c.batch_size):
                 self._update(batch[idx], stats)
         self.iterations += 1
         out = {k: sum(v) / len(v) for k, v in stats.items()}
         out["env_steps"] = float(self.env_steps)
-        if self._finished_returns:
-            out["train_return"] = sum(self._finished_returns) / len(self._finished_returns)
-            self._finished_returns.clear()
+        total, count = self._finished.tolist()
+        if count > 0:
+            out["train_return"] = total / count
+        self._finished.zero_()
         return out
 
     @torch.no_grad()
@@ -135,6 +140,7 @@ class PPOLatentOptimizer:
             "env": self.env.env_state(),
             "td": None if self._td is None else self._td.to_dict(),
             "ep_return": self._ep_return.clone(),
+            "finished": self._finished.clone(),
             "env_steps": self.env_steps,
             "iterations": self.iterations,
             "config": self.config.model_dump(),
@@ -150,8 +156,12 @@ class PPOLatentOptimizer:
         self.norm.load_state_dict(state["norm"])
         self.env.load_env_state(state["env"])
         td = state["td"]
-        self._td = None if td is None else TensorDict(td, batch_size=[self.env.num_envs])
-        self._ep_return = state["ep_return"].clone()
+        env_device = getattr(self.env, "device", None)
+        self._td = (
+            None if td is None else TensorDict(td, batch_size=[self.env.num_envs]).to(env_device or "cpu")
+        )
+        self._ep_return = state["ep_return"].clone().to(self.device)
+        self._finished = state["finished"].clone().to(self.device)
         self.env_steps, self.iterations = int(state["env_steps"]), int(state["iterations"])
 
     # -- internals -------------------------------------------------------------------------------
@@ -199,9 +209,9 @@ class PPOLatentOptimizer:
 
     def _track_returns(self, reward: Tensor, done: Tensor) -> None:
         self._ep_return += reward.to(torch.float64)
-        if bool(done.any()):
-            self._finished_returns += self._ep_return[done].tolist()
-            self._ep_return[done] = 0.0
+        self._finished[0] += (self._ep_return * done).sum()
+        self._finished[1] += done.sum()
+        self._ep_return.masked_fill_(done, 0.0)
 
     def _segments(self, raw: dict[str, Tensor]) -> TensorDict:
         """``(N, U*T)`` raw tensors -> a ``(N*U, T)`` TensorDict of normalised, scaled segments."""

@@ -84,4 +84,4 @@ def preset(name: str, **overrides: object) -> PPOConfig:
     """``PPOConfig`` of preset ``name`` with ``overrides``; an unknown name lists the presets."""
     if name not in PRESETS:
         raise ValueError(f"unknown PPO preset {name!r}; known: {', '.join(PRESETS)}")
-    return PPOConfig(**{**PRESETS[name], **overrides})
+    return PPOConfig.model_validate({**PRESETS[name], **overrides})

@@ -29,6 +29,10 @@ def merge_moments(count: Tensor, mean: Tensor, m2: Tensor, batch: Tensor) -> tup
 class RunningNorm(nn.Module):
     """Observation normaliser over the last dim ``dim``; ``update`` takes ``(*B, dim)``."""
 
+    count: Tensor
+    mean: Tensor
+    m2: Tensor
+
     def __init__(self, dim: int, eps: float = 1e-6, clip: float | None = None) -> None:
         super().__init__()
         self.eps, self.clip = eps, clip

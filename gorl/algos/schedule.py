@@ -33,7 +33,7 @@ class ScheduleConfig(Config):
         default_factory=dict, description="options of the decoder's config"
     )
     decoder_pairs: int = Field(65536, ge=16, description="on-policy (obs, action) pairs collected per refit")
-    fit: FitConfig = Field(default_factory=FitConfig, description="decoder training settings")
+    fit: FitConfig = Field(default_factory=lambda: FitConfig(), description="decoder training settings")
     reset_encoder: list[bool] = Field(
         default=[True],
         min_length=1,

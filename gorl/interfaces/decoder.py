@@ -25,9 +25,11 @@ from typing import Protocol, runtime_checkable
 
 from torch import Generator, Tensor
 
+from gorl.interfaces.module import ModuleLike
+
 
 @runtime_checkable
-class GenerativeDecoder(Protocol):
+class GenerativeDecoder(ModuleLike, Protocol):
     """A conditional generator ``a = g_phi(s, z)`` trained by a likelihood-free loss."""
 
     obs_dim: int

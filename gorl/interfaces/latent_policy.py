@@ -24,9 +24,11 @@ from typing import Any, Protocol, runtime_checkable
 from torch import Tensor
 from torch.distributions import Distribution
 
+from gorl.interfaces.module import ModuleLike
+
 
 @runtime_checkable
-class LatentPolicy(Protocol):
+class LatentPolicy(ModuleLike, Protocol):
     """A Gaussian latent policy over ``z`` in ``R^latent_dim``."""
 
     obs_dim: int

@@ -41,7 +41,7 @@ def check_decoder(
     seed: int = 0,
     dtype: torch.dtype = torch.float32,
 ) -> None:
-    """Checks the GenerativeDecoder contract on decoders built by ``factory(obs_dim=, action_dim=, latent_dim=)``.
+    """Checks the GenerativeDecoder contract on decoders built by ``factory(obs_dim=, action_dim=, ...)``.
 
     Properties: protocol membership; ``decode`` output shape ``(*batch_shape, action_dim)`` and dtype;
     batch-shape invariance (decoding a reshaped batch gives the reshaped result); determinism given z;
@@ -174,7 +174,7 @@ def check_latent_policy(
         flat = TensorDict({OBSERVATION: obs.reshape(1, obs_dim)}, [1])
     td = enc.actor(flat)
     for key in (LOC, SCALE, LATENT, LATENT_LOG_PROB):
-        if key not in td.keys():
+        if key not in td:
             raise AssertionError(f"the actor did not write {key!r}")
     dist_flat = enc.distribution(td[OBSERVATION])
     if torch.equal(td[LATENT], dist_flat.mean):

@@ -26,7 +26,7 @@ def test_presets():
     assert preset("playground").clip_epsilon == 0.3
     assert preset("paper-ppo").lr == 3e-4
     assert preset("cpu").steps_per_iteration == 32 * 4 * 30
-    with pytest.raises(ValueError, match="unknown PPO preset 'fast'.*playground"):
+    with pytest.raises(ValueError, match=r"unknown PPO preset 'fast'.*playground"):
         preset("fast")
 
 

@@ -33,7 +33,8 @@ def test_beats_a_random_policy_by_far(tmp_path, method):
     trainer.eval_env.load_env_state(trainer.eval_start)
     floor = random_return(trainer.eval_env, trainer.eval_length).mean().item()
     print(
-        f"{method}: random {floor:.2f}, best eval {summary['best_return']:.2f}, final {summary['final_return']:.2f}"
+        f"{method}: random {floor:.2f}, best eval {summary['best_return']:.2f}, "
+        f"final {summary['final_return']:.2f}"
     )
     assert summary["best_return"] > max(10 * floor, floor + 10)
     assert summary["final_return"] > max(5 * floor, floor + 5)

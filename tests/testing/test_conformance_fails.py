@@ -26,7 +26,7 @@ class _Base(nn.Module):
         return self.lin(torch.cat([obs, z], -1))
 
     def loss(self, obs, action, generator=None):
-        z = torch.randn(action.shape[:-1] + (self.latent_dim,), generator=generator, dtype=action.dtype)
+        z = torch.randn((*action.shape[:-1], self.latent_dim), generator=generator, dtype=action.dtype)
         return (self.decode(obs, z) - action).pow(2).mean()
 
     def reset_parameters(self):
