@@ -202,6 +202,8 @@ class Trainer:
 
     # -- files -----------------------------------------------------------------------------------
     def _log(self, record: dict[str, Any]) -> None:
+        if self._t_start is not None:
+            self.total_wall = time.perf_counter() - self._t_start
         record = {
             **record,
             "env_steps": self.opt.env_steps,

@@ -163,3 +163,11 @@ def test_cli_trains_and_resumes_a_finished_run(tmp_path, capsys):
 def test_resume_refuses_config_changes(tmp_path, capsys):
     assert main(["train", "--resume", str(tmp_path), "--set", "total_steps=5"]) == 1
     assert "cannot change it" in capsys.readouterr().err
+
+
+def test_the_warp_backend_trains_through_the_same_trainer(tmp_path):
+    pytest.importorskip("mujoco_warp")
+    cfg = {**TINY, "method": "ppo", "backend": "warp", "total_steps": 160, "eval_every": 160}
+    summary = Trainer(TrainConfig(**cfg), tmp_path).run()
+    assert summary["env_steps"] == 160
+    assert summary["final_return"] is not None and summary["final_return"] >= 0.0
