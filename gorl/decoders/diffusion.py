@@ -17,7 +17,7 @@ from torch import Generator, Tensor, nn
 
 from gorl.config import Config
 from gorl.decoders import register
-from gorl.decoders.flow import PositiveInt, TimeConditionedMLP, check_dims, check_pair, mse
+from gorl.decoders.flow import PositiveInt, TimeConditionedMLP, action_space_dims, check_pair, mse
 from gorl.decoders.functional import (
     cosine_alpha_bars,
     ddim_step,
@@ -72,14 +72,12 @@ class DiffusionDecoder(nn.Module):
     def __init__(self, *, obs_dim: int, action_dim: int, latent_dim: int | None = None, **options: object):
         super().__init__()
         self.config = DiffusionConfig.model_validate(options)
-        latent_dim = action_dim if latent_dim is None else latent_dim
-        check_dims({"obs_dim": obs_dim, "action_dim": action_dim, "latent_dim": latent_dim})
-        if latent_dim != action_dim:
-            raise ValueError(
-                f"the diffusion decoder starts its chain at x_T = z in the action space and needs "
-                f"latent_dim == action_dim, got latent_dim={latent_dim}, action_dim={action_dim}"
-            )
-        self.obs_dim, self.action_dim, self.latent_dim = obs_dim, action_dim, latent_dim
+        self.obs_dim, self.action_dim, self.latent_dim = action_space_dims(
+            obs_dim,
+            action_dim,
+            latent_dim,
+            "the diffusion decoder starts its chain at x_T = z in the action space",
+        )
         cfg = self.config
         self.net = TimeConditionedMLP(action_dim, obs_dim, cfg.time_embed_dim, cfg.hidden, action_dim)
         # derived from the config, so not saved: a state_dict holds only the net

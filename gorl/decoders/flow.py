@@ -74,6 +74,21 @@ def check_dims(dims: dict[str, int]) -> None:
             raise ValueError(f"{name} must be a positive int, got {value!r}")
 
 
+def action_space_dims(
+    obs_dim: int, action_dim: int, latent_dim: int | None, why: str
+) -> tuple[int, int, int]:
+    """Validated ``(obs_dim, action_dim, latent_dim)`` for a decoder whose chain starts at z in the
+    action space (``latent_dim`` defaults to, and must equal, ``action_dim``; ``why`` says so in the error).
+    """
+    latent_dim = action_dim if latent_dim is None else latent_dim
+    check_dims({"obs_dim": obs_dim, "action_dim": action_dim, "latent_dim": latent_dim})
+    if latent_dim != action_dim:
+        raise ValueError(
+            f"{why} and needs latent_dim == action_dim, got latent_dim={latent_dim}, action_dim={action_dim}"
+        )
+    return obs_dim, action_dim, latent_dim
+
+
 def check_pair(obs: Tensor, obs_dim: int, x: Tensor, x_name: str, x_role: str, x_dim: int) -> tuple[int, ...]:
     """Validates ``obs (*B, obs_dim)`` against ``x (*B, x_dim)``; returns the batch shape ``B``.
 
@@ -106,14 +121,9 @@ class FlowDecoder(nn.Module):
     def __init__(self, *, obs_dim: int, action_dim: int, latent_dim: int | None = None, **options: object):
         super().__init__()
         self.config = FlowConfig.model_validate(options)
-        latent_dim = action_dim if latent_dim is None else latent_dim
-        check_dims({"obs_dim": obs_dim, "action_dim": action_dim, "latent_dim": latent_dim})
-        if latent_dim != action_dim:
-            raise ValueError(
-                f"the flow decoder transports z into the action space and needs latent_dim == action_dim, "
-                f"got latent_dim={latent_dim}, action_dim={action_dim}"
-            )
-        self.obs_dim, self.action_dim, self.latent_dim = obs_dim, action_dim, latent_dim
+        self.obs_dim, self.action_dim, self.latent_dim = action_space_dims(
+            obs_dim, action_dim, latent_dim, "the flow decoder transports z into the action space"
+        )
         cfg = self.config
         self.net = TimeConditionedMLP(action_dim, obs_dim, cfg.time_embed_dim, cfg.hidden, action_dim)
 
