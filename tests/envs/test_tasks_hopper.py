@@ -3,19 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-import torch
 
-from gorl.envs.tasks import get_port, load_model, make_port
-from gorl.envs.tasks.hopper import HopperStand
+from gorl.envs.tasks import load_model, make_port
 
 NAME = "hopper-stand"
-
-
-def test_registered_and_shapes():
-    assert get_port(NAME) is HopperStand
-    port = make_port(NAME, load_model(NAME))
-    assert (port.obs_dim, port.action_dim, port.settle_steps) == (15, 4, 0)
-    assert [k for k, _ in port.obs_spec] == ["position", "velocity", "touch"]
 
 
 def test_observation_and_reward_match_dm_control(dmc_rollout, port_parity_errors):
@@ -54,18 +45,3 @@ def test_reward_when_standing_matches_dm_control():
     got = port.reward(sim, {}).double().numpy()
     assert np.mean(np.asarray(expected) > 0) > 0.5  # mostly standing, so the check has teeth
     np.testing.assert_allclose(got, expected, atol=1e-6)
-
-
-def test_initial_state_distribution_matches_dm_control(dmc_initial_qpos, assert_same_uniform_draws):
-    mj_model = load_model(NAME)
-    port = make_port(NAME, mj_model)
-    gen = torch.Generator().manual_seed(0)
-    qpos0 = torch.as_tensor(mj_model.qpos0, dtype=torch.float32).expand(4000, -1)
-    qpos, qvel, task_state = port.initial_state(qpos0, gen)
-    assert qpos.dtype == torch.float32 and qpos.shape == (4000, 7) and task_state == {}
-    assert torch.equal(qvel, torch.zeros(4000, 7))
-    dmc = dmc_initial_qpos(NAME, 1500, seed=0)
-    assert_same_uniform_draws(qpos.double().numpy(), dmc, mj_model.qpos0)
-    # Same generator seed, same draws.
-    again, _, _ = port.initial_state(qpos0, torch.Generator().manual_seed(0))
-    assert torch.equal(qpos, again)
