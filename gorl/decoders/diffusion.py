@@ -12,12 +12,11 @@ The noise net is the flow decoder's ``TimeConditionedMLP`` (MLP, SiLU, 4x64 by d
 
 from __future__ import annotations
 
-from pydantic import Field, field_validator
+from pydantic import Field
 from torch import Generator, Tensor, nn
 
-from gorl.config import Config
 from gorl.decoders import register
-from gorl.decoders.flow import PositiveInt, TimeConditionedMLP, action_space_dims, check_pair, mse
+from gorl.decoders.flow import TimeConditionedConfig, TimeConditionedMLP, action_space_dims, check_pair, mse
 from gorl.decoders.functional import (
     cosine_alpha_bars,
     ddim_step,
@@ -29,30 +28,16 @@ from gorl.decoders.functional import (
 from gorl.nn import reinit_
 
 
-class DiffusionConfig(Config):
+class DiffusionConfig(TimeConditionedConfig):
     """Options of the diffusion decoder (defaults: the paper's 4x64 net, the official 10 DDIM steps)."""
 
-    hidden: list[PositiveInt] = Field(
-        default=[64, 64, 64, 64], min_length=1, description="noise-net MLP widths (SiLU)"
-    )
     steps: int = Field(10, ge=1, le=1000, description="DDIM steps (eta = 0) from x_T = z to t = 0")
     train_timesteps: int = Field(
         100, ge=1, le=10000, description="T, the DDPM noising steps of the cosine schedule (>= steps)"
     )
-    pairs_per_sample: int = Field(
-        8, ge=1, le=256, description="(eps, t) draws per (obs, action) pair in the loss"
-    )
-    time_embed_dim: int = Field(16, ge=2, le=256, description="width of the sinusoidal time embedding")
     clip_x0: float | None = Field(
         3.0, gt=0, description="clamp each predicted x0 to +-clip_x0 while decoding; None: no clamp"
     )
-
-    @field_validator("time_embed_dim")
-    @classmethod
-    def _even(cls, v: int) -> int:
-        if v % 2:
-            raise ValueError(f"time_embed_dim must be even (sin and cos halves), got {v}")
-        return v
 
     def model_post_init(self, __context: object) -> None:
         if self.steps > self.train_timesteps:

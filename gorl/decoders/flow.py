@@ -25,13 +25,12 @@ from gorl.nn import mlp, reinit_
 PositiveInt = Annotated[int, Field(gt=0)]
 
 
-class FlowConfig(Config):
-    """Options of the flow-matching decoder (defaults: the paper's 4x64 net, the official 10 steps)."""
+class TimeConditionedConfig(Config):
+    """Options shared by decoders built on ``TimeConditionedMLP`` (flow, diffusion)."""
 
     hidden: list[PositiveInt] = Field(
-        default=[64, 64, 64, 64], min_length=1, description="velocity-net MLP widths (SiLU)"
+        default=[64, 64, 64, 64], min_length=1, description="network MLP widths (SiLU); paper 4x64"
     )
-    steps: int = Field(10, ge=1, le=1000, description="Euler steps from t=1 (x=z) to t=0 when decoding")
     pairs_per_sample: int = Field(
         8, ge=1, le=256, description="(eps, t) draws per (obs, action) pair in the loss (official 8)"
     )
@@ -43,6 +42,12 @@ class FlowConfig(Config):
         if v % 2:
             raise ValueError(f"time_embed_dim must be even (sin and cos halves), got {v}")
         return v
+
+
+class FlowConfig(TimeConditionedConfig):
+    """Options of the flow-matching decoder (defaults: the paper's 4x64 net, the official 10 steps)."""
+
+    steps: int = Field(10, ge=1, le=1000, description="Euler steps from t=1 (x=z) to t=0 when decoding")
 
 
 class TimeConditionedMLP(nn.Module):
