@@ -157,13 +157,8 @@ class Trainer:
         if stage > 1 and not self.schedule.reinit_decoder:  # keep refining the decoder fitted at stage 1
             decoder = self.policy.decoder
         else:
-            decoder = decoders.make(
-                self.schedule.decoder,
-                obs_dim=self.env.obs_dim,
-                action_dim=self.env.action_dim,
-                **self.schedule.decoder_options,
-            )
-        decoder.to(self.device).requires_grad_(True)
+            decoder = self._new_decoder()
+        decoder.requires_grad_(True)
         fit_cfg = self.schedule.fit.model_copy(
             update={"seed": self.config.seed * 1000 + stage, "progress": self.config.progress}
         )
@@ -181,6 +176,16 @@ class Trainer:
                 **report.summary(),
             }
         )
+
+    def _new_decoder(self) -> Any:
+        """A freshly initialised decoder of the schedule's kind, on the run's device."""
+        assert self.schedule.decoder is not None
+        return decoders.make(
+            self.schedule.decoder,
+            obs_dim=self.env.obs_dim,
+            action_dim=self.env.action_dim,
+            **self.schedule.decoder_options,
+        ).to(self.device)
 
     def _evaluate(self, bar: tqdm) -> None:
         self.eval_env.load_env_state(self.eval_start)
@@ -249,18 +254,11 @@ class Trainer:
                 raise CheckpointError(
                     f"checkpoint holds a {ckpt['decoder_name']} decoder but the method has none"
                 )
-            decoder = decoders.make(
-                self.schedule.decoder,
-                obs_dim=self.env.obs_dim,
-                action_dim=self.env.action_dim,
-                **self.schedule.decoder_options,
-            )
-            self.policy = self.policy.with_decoder(decoder.to(self.device))
+            self.policy = self.policy.with_decoder(self._new_decoder())
         self.policy.encoder.load_state_dict(ckpt["encoder"])
         self.policy.decoder.load_state_dict(ckpt["decoder"])
         self.opt.policy = self.policy
-        self.opt.load_state_dict(ckpt["optimizer"])
-        self.policy.decoder.requires_grad_(False)
+        self.opt.load_state_dict(ckpt["optimizer"])  # re-binds the policy: the decoder is frozen again
         self.evals, self.next_eval, self.wall = ckpt["evals"], ckpt["next_eval"], ckpt["wall"]
         self.total_wall = ckpt["total_wall"]
         self.metrics_bytes = ckpt["metrics_bytes"]

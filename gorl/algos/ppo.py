@@ -72,8 +72,8 @@ class PPOLatentOptimizer:
     # -- LatentOptimizer -------------------------------------------------------------------------
     def bind(self, policy: CompositePolicy, overrides: dict[str, Any] | None = None) -> None:
         """Targets ``policy.encoder``; applies this stage's ``overrides``; fresh Adam state."""
-        self.config = self.base_config.model_copy(update=overrides or {})
-        PPOConfig.model_validate(self.config.model_dump())  # overrides are validated like the rest
+        # overrides are validated like the rest of the config
+        self.config = PPOConfig.model_validate({**self.base_config.model_dump(), **(overrides or {})})
         self.policy = policy
         policy.decoder.requires_grad_(False)
         if self.config.reset_critic and self.iterations > 0:
