@@ -21,9 +21,8 @@ from gorl.checkpoint import CheckpointError
 from gorl.registry import RegistryError
 from gorl.train_config import TrainConfig
 
-# The main job: about 3 minutes on a 2-core laptop CPU.
-QUICK = {"total_steps": 46_080, "eval_every": 15_360, "eval_envs": 4,
-         "schedule": {"decoder_pairs": 16_384, "fit": {"steps": 300}}}  # fmt: skip
+# The main job: about 3 minutes on a 2-core laptop CPU (README states what it reaches).
+QUICK = {"total_steps": 200_704, "eval_every": 50_176, "eval_envs": 4, "method": "gorl-fm"}
 
 
 def parse_sets(items: list[str]) -> dict[str, Any]:
@@ -79,7 +78,7 @@ def build_config(args: argparse.Namespace) -> TrainConfig:
     data: dict[str, Any] = dict(QUICK)
     if args.config:
         data = merge(data, load_file(args.config))
-    for flag in ("task", "method", "total_steps", "seed", "backend", "device"):
+    for flag in ("task", "method", "total_steps", "seed", "backend", "device", "scale"):
         value = getattr(args, flag)
         if value is not None:
             data[flag] = value
@@ -95,7 +94,7 @@ def _train(args: argparse.Namespace) -> int:
     if args.resume:
         given = [
             f
-            for f in ("task", "method", "total_steps", "seed", "backend", "device", "config", "out")
+            for f in ("task", "method", "total_steps", "seed", "backend", "device", "scale", "config", "out")
             if getattr(args, f)
         ]
         if given or args.set:
@@ -106,7 +105,7 @@ def _train(args: argparse.Namespace) -> int:
             )
         trainer = Trainer.resume(args.resume, **({"progress": False} if args.no_progress else {}))
         out = Path(args.resume)
-        print(f"resuming {out} at {trainer.opt.env_steps} env steps", flush=True)
+        print(f"resuming {out} at {trainer.env_steps} env steps", flush=True)
     else:
         cfg = build_config(args)
         out = Path(args.out or f"runs/{cfg.method}-{cfg.task}-s{cfg.seed}-{time.strftime('%Y%m%d-%H%M%S')}")
@@ -121,14 +120,16 @@ def _train(args: argparse.Namespace) -> int:
 
 
 def _list(_: argparse.Namespace) -> int:
+    import gorl.algos as algos
     import gorl.decoders as decoders
     import gorl.encoders as encoders
-    from gorl.algos import methods
+    from gorl import methods
     from gorl.envs import PAPER_TASKS
 
-    print("methods: ", ", ".join(methods.names()))
-    print("decoders:", ", ".join(decoders.names()))
-    print("encoders:", ", ".join(encoders.names()))
+    print("methods:   ", ", ".join(methods.names()))
+    print("optimizers:", ", ".join(algos.names()))
+    print("decoders:  ", ", ".join(decoders.names()))
+    print("encoders:  ", ", ".join(encoders.names()))
     print("paper tasks:", ", ".join(PAPER_TASKS), "(any dm_control suite domain-task works)")
     return 0
 
@@ -139,15 +140,23 @@ def parser() -> argparse.ArgumentParser:
     sub = ap.add_subparsers(dest="command")
     tr = sub.add_parser("train", help="train (default: a short GoRL(FM) run on cheetah-run, CPU)")
     tr.add_argument("--task", help="dm_control domain-task, e.g. cheetah-run")
-    tr.add_argument("--method", help="ppo, gorl-fm, gorl-diff, gorl-<decoder>")
+    tr.add_argument(
+        "--method",
+        help="ppo, gorl-fm, gorl-diff, sac, gorl-sac-fm, gorl-sac-diff, gorl-<decoder>, gorl-sac-<decoder> "
+        "(gorl list shows all)",
+    )
     tr.add_argument("--total-steps", dest="total_steps", type=int, help="env-step budget")
     tr.add_argument("--seed", type=int)
     tr.add_argument("--backend", choices=["dmc", "warp"])
-    tr.add_argument("--device")
+    tr.add_argument("--device", help="cpu (default) or cuda[:N]")
+    tr.add_argument("--scale", choices=["auto", "cpu", "paper"], help="the method's settings (default auto)")
     tr.add_argument("--out", help="run directory (default runs/<method>-<task>-s<seed>-<time>)")
     tr.add_argument("--config", help="YAML or JSON file of TrainConfig fields")
     tr.add_argument(
-        "--set", action="append", metavar="KEY=VALUE", help="override, e.g. ppo.lr=3e-4 (repeatable)"
+        "--set",
+        action="append",
+        metavar="KEY=VALUE",
+        help="override, e.g. optimizer.lr=3e-4 or schedule.fit.steps=1000 (repeatable)",
     )
     tr.add_argument("--resume", metavar="DIR", help="continue the run in DIR from its checkpoint")
     tr.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -20,7 +20,7 @@ from torch import Tensor, nn
 
 from gorl.interfaces.decoder import GenerativeDecoder
 from gorl.interfaces.keys import ACTION, LATENT, OBSERVATION, RAW_ACTION
-from gorl.interfaces.latent_policy import LatentPolicy
+from gorl.interfaces.latent_policy import LatentPolicy, gaussian_log_prob
 from gorl.squash import squash
 
 
@@ -92,6 +92,22 @@ class CompositePolicy(TensorDictSequential):
     def action_high(self) -> Tensor:
         """Upper action bounds ``(action_dim,)``."""
         return self.module[1].module.high
+
+    def act(self, obs: Tensor, *, deterministic: bool = False) -> dict[str, Tensor]:
+        """The rollout's fast path on plain tensors (no TensorDict), same math as ``forward``.
+
+        obs ``(*B, obs_dim)`` (already normalised) -> ``latent``, ``log_prob`` ``(*B,)``, ``raw_action``
+        and ``action``. ``deterministic`` takes the mean latent (evaluation).
+        """
+        loc, scale = self.encoder.loc_scale(obs)
+        z = loc if deterministic else loc + scale * torch.randn_like(loc)
+        raw = self.decoder.decode(obs, z.detach())
+        return {
+            "latent": z,
+            "log_prob": gaussian_log_prob(z, loc, scale),
+            "raw_action": raw,
+            "action": squash(raw, self.action_low, self.action_high),
+        }
 
     def with_decoder(self, decoder: GenerativeDecoder) -> CompositePolicy:
         """A new composite sharing this encoder, paired with ``decoder``."""

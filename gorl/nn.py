@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 from torch import nn
 
+ACTIVATIONS: dict[str, type[nn.Module]] = {"silu": nn.SiLU, "tanh": nn.Tanh, "relu": nn.ReLU}
+
 
 def mlp(
     in_dim: int, hidden: Sequence[int], out_dim: int, activation: type[nn.Module] = nn.SiLU

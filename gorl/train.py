@@ -1,16 +1,21 @@
 """A GoRL run on disk: config, schedule, evaluation, metrics, checkpoints and resume.
 
+The Trainer resolves names (method, optimizer, encoder, decoders, env) through their registries and
+drives the stage loop through the ``LatentOptimizer`` protocol; it imports no algorithm.
+
 Run directory::
 
-    <out>/config.json        the resolved TrainConfig (and the resolved PPO and schedule configs)
+    <out>/config.json        the TrainConfig and its resolved plan (optimizer config, schedule, encoder)
     <out>/metrics.jsonl      one JSON line per iteration, refit and evaluation
-    <out>/checkpoint.pt      the latest checkpoint (written atomically after iterations)
+    <out>/checkpoint.pt      the latest checkpoint (written atomically)
     <out>/summary.json       final and best evaluation return, env steps/s (at the end)
+    <out>/learning_curve.png evaluation return against env steps (at the end, with matplotlib)
     <out>/error.json         what stopped the run, if a guard did (the checkpoint stays the last good one)
 """
 
 from __future__ import annotations
 
+import copy
 import json
 import time
 from pathlib import Path
@@ -19,14 +24,12 @@ from typing import Any
 import torch
 from tqdm import tqdm
 
+import gorl.algos as algos
 import gorl.decoders as decoders
 import gorl.encoders as encoders
-from gorl.algos import methods
 from gorl.algos.evaluate import evaluate
 from gorl.algos.guards import NonFiniteError
-from gorl.algos.ppo import PPOLatentOptimizer
-from gorl.algos.ppo_config import preset
-from gorl.algos.schedule import ScheduleConfig, ScheduleState
+from gorl.algos.schedule import ScheduleState, refit
 from gorl.checkpoint import (
     CheckpointError,
     atomic_write_json,
@@ -37,11 +40,12 @@ from gorl.checkpoint import (
     set_rng_state,
 )
 from gorl.composite import CompositePolicy
-from gorl.decoders.fit import fit_decoder
 from gorl.envs import make_env
-from gorl.train_config import TrainConfig
+from gorl.interfaces.decoder import GenerativeDecoder
+from gorl.interfaces.optimizer import LatentOptimizer
+from gorl.train_config import TrainConfig, resolve
 
-FORMAT = 1
+FORMAT = 2  # 1: gorl 0.1 (PPO with the segment layout, one hard-wired optimizer)
 
 
 class Trainer:
@@ -49,36 +53,45 @@ class Trainer:
 
     def __init__(self, config: TrainConfig, out: str | Path) -> None:
         self.config, self.out = config, Path(out)
+        self.plan = resolve(config)  # every nested field validated before anything is built
+        if config.device.startswith("cuda") and not torch.cuda.is_available():
+            raise ValueError(f"device {config.device!r} asked for, but this machine has no CUDA device")
         if config.threads:
             torch.set_num_threads(config.threads)
-        spec = methods.get(config.method)
-        self.ppo_config = preset(config.ppo_preset or spec.ppo_preset, **config.ppo)
-        self.schedule = ScheduleConfig(**{**spec.schedule, **config.schedule})
-        if self.schedule.decoder is not None:
-            decoders.REGISTRY.get(self.schedule.decoder)  # fail now on an unknown decoder
+        self.schedule = self.plan.schedule
         seed_everything(config.seed)
         env_kw: dict[str, Any] = {"seed": config.seed, "device": config.device}
         if config.episode_length is not None:
             env_kw["episode_length"] = config.episode_length
-        self.env = make_env(config.task, self.ppo_config.num_envs, backend=config.backend, **env_kw)
+        self.env = make_env(config.task, self.plan.optimizer.num_envs, backend=config.backend, **env_kw)
         self.eval_length = config.eval_episode_length or config.episode_length or self.env.episode_length
         eval_kw = {**env_kw, "seed": config.seed + 1_000_003, "episode_length": self.eval_length}
         self.eval_env = make_env(config.task, config.eval_envs, backend=config.backend, **eval_kw)
         self.eval_start = self.eval_env.env_state()  # every evaluation starts from the same episodes
-        obs_dim, act_dim = self.env.obs_dim, self.env.action_dim
-        encoder = encoders.make("gaussian", obs_dim=obs_dim, latent_dim=act_dim, **config.encoder)
-        identity = decoders.make("identity", obs_dim=obs_dim, action_dim=act_dim)
         self.device = torch.device(config.device)
-        self.policy = CompositePolicy(
-            encoder, identity, self.env.action_low.cpu(), self.env.action_high.cpu()
+        encoder = encoders.make(
+            self.plan.encoder_name,
+            obs_dim=self.env.obs_dim,
+            latent_dim=self.env.action_dim,
+            **self.plan.encoder_options,
         )
-        self.policy.to(self.device)
-        self.opt = PPOLatentOptimizer(self.env, self.policy, self.ppo_config)
-        self.opt.bind(self.policy, self.schedule.at(self.schedule.stage_overrides, 0))
+        self.policy = CompositePolicy(
+            encoder,
+            self._make_decoder(self.schedule.initial_decoder),
+            self.env.action_low.cpu(),
+            self.env.action_high.cpu(),
+        ).to(self.device)
+        self.learner: LatentOptimizer = algos.make(
+            self.plan.optimizer_name, self.env, self.policy, self.plan.optimizer
+        )
         self.state = ScheduleState()
         self.stage_ends = self.schedule.stage_ends(config.total_steps)
+        self.learner.bind(self.policy, self.schedule.at(self.schedule.stage_overrides, 0), self.stage_ends[0])
         self.evals: list[dict[str, Any]] = []
+        self.best_encoder: dict[str, Any] | None = None  # the stage's best-evaluated encoder
+        self.iterations = 0
         self.next_eval = config.eval_every
+        self.last_checkpoint_steps = 0
         self.metrics_bytes = 0
         self.wall = 0.0
         self.total_wall = 0.0
@@ -92,10 +105,23 @@ class Trainer:
         cfg_path = out / "config.json"
         if not cfg_path.exists():
             raise CheckpointError(f"{out} is not a run directory (no config.json)")
+        ckpt = load_checkpoint(out / "checkpoint.pt")
+        if ckpt.get("format") != FORMAT:
+            raise CheckpointError(
+                f"{out}/checkpoint.pt has format {ckpt.get('format')}, written by an earlier gorl (0.1: PPO "
+                f"with the segment layout); this version reads format {FORMAT} only. Start a new run with "
+                f"the settings in the 'train' section of {cfg_path} (they still load), or finish it "
+                "with gorl 0.1"
+            )
         cfg = TrainConfig(**{**json.loads(cfg_path.read_text())["train"], **changes})
         trainer = cls(cfg, out)
-        trainer._load(load_checkpoint(out / "checkpoint.pt"))
+        trainer._load(ckpt)
         return trainer
+
+    @property
+    def env_steps(self) -> int:
+        """Training env steps so far."""
+        return self.learner.env_steps
 
     def run(self) -> dict[str, Any]:
         """Runs to the end of the budget; returns the summary (also in ``summary.json``)."""
@@ -103,7 +129,7 @@ class Trainer:
         self._write_config()
         bar = tqdm(
             total=self.config.total_steps,
-            initial=self.opt.env_steps,
+            initial=self.env_steps,
             unit="step",
             disable=not self.config.progress,
             dynamic_ncols=True,
@@ -113,11 +139,11 @@ class Trainer:
             self._loop(bar)
         except NonFiniteError as e:
             atomic_write_json(
-                self.out / "error.json", {"error": str(e), "where": e.where, "env_steps": self.opt.env_steps}
+                self.out / "error.json", {"error": str(e), "where": e.where, "env_steps": self.env_steps}
             )
-            bar.close()
             raise
-        bar.close()
+        finally:
+            bar.close()
         return self._finish()
 
     # -- the loop --------------------------------------------------------------------------------
@@ -132,77 +158,73 @@ class Trainer:
                 self.total_wall = time.perf_counter() - t_start
                 self._checkpoint()
             end = self.stage_ends[self.state.stage]
-            while self.opt.env_steps < end:
+            while self.env_steps < end:
                 t0 = time.perf_counter()
-                metrics = self.opt.iterate()
+                metrics = self.learner.iterate()
                 self.wall += time.perf_counter() - t0
+                self.iterations += 1
                 self._log({"kind": "iteration", "stage": self.state.stage, **metrics})
-                bar.update(self.opt.env_steps - bar.n)
-                if self.opt.env_steps >= min(self.next_eval, self.config.total_steps):
+                bar.update(self.env_steps - bar.n)
+                if self.env_steps >= min(self.next_eval, self.config.total_steps):
                     self._evaluate(bar)
                 self.total_wall = time.perf_counter() - t_start
-                if self.opt.env_steps < end and self.opt.iterations % self.config.checkpoint_every == 0:
+                if self.env_steps < end and self._checkpoint_due():
                     self._checkpoint()
             self.state.stage += 1
             self.state.phase = "refit"
             self.total_wall = time.perf_counter() - t_start
             self._checkpoint()
 
+    def _checkpoint_due(self) -> bool:
+        every_steps = self.config.checkpoint_every_steps
+        if every_steps is not None:
+            return self.env_steps - self.last_checkpoint_steps >= every_steps
+        return self.iterations % self.config.checkpoint_every == 0
+
     def _refit(self) -> None:
-        stage = self.state.stage
         if self.schedule.decoder is None:
             return
-        t0 = time.perf_counter()
-        obs, act = self.opt.decoder_data(self.schedule.decoder_pairs)
-        if stage > 1 and not self.schedule.reinit_decoder:  # keep refining the decoder fitted at stage 1
-            decoder = self.policy.decoder
-        else:
-            decoder = self._new_decoder()
-        decoder.requires_grad_(True)
-        fit_cfg = self.schedule.fit.model_copy(
-            update={"seed": self.config.seed * 1000 + stage, "progress": self.config.progress}
+        if self.schedule.data_from_best and self.best_encoder is not None:
+            self.policy.encoder.load_state_dict(self.best_encoder)
+        self.policy, record = refit(
+            self.schedule,
+            self.learner,
+            self.policy,
+            self.state.stage,
+            lambda: self._make_decoder(self.schedule.decoder),
+            stage_end=self.stage_ends[self.state.stage],
+            seed=self.config.seed,
+            progress=self.config.progress,
         )
-        report = fit_decoder(decoder, obs, act, fit_cfg)
-        self.policy = self.policy.with_decoder(decoder)
-        if self.schedule.at(self.schedule.reset_encoder, stage):
-            self.policy.encoder.reset_to_prior()
-        self.opt.bind(self.policy, self.schedule.at(self.schedule.stage_overrides, stage))
-        self._log(
-            {
-                "kind": "refit",
-                "stage": stage,
-                "pairs": int(obs.shape[0]),
-                "seconds": time.perf_counter() - t0,
-                **report.summary(),
-            }
-        )
+        self.best_encoder = None
+        self._log(record)
 
-    def _new_decoder(self) -> Any:
-        """A freshly initialised decoder of the schedule's kind, on the run's device."""
-        assert self.schedule.decoder is not None
-        return decoders.make(
-            self.schedule.decoder,
-            obs_dim=self.env.obs_dim,
-            action_dim=self.env.action_dim,
-            **self.schedule.decoder_options,
-        ).to(self.device)
+    def _make_decoder(self, name: str | None) -> GenerativeDecoder:
+        """A freshly initialised decoder ``name`` on the run's device (options only for the schedule's)."""
+        assert name is not None
+        options = self.schedule.decoder_options if name == self.schedule.decoder else {}
+        decoder = decoders.make(name, obs_dim=self.env.obs_dim, action_dim=self.env.action_dim, **options)
+        return decoder.to(torch.device(self.config.device))  # type: ignore[attr-defined, no-any-return]
 
     def _evaluate(self, bar: tqdm) -> None:
         self.eval_env.load_env_state(self.eval_start)
-        returns = evaluate(self.policy, self.eval_env, self.opt.normalize, self.eval_length)
+        returns = evaluate(self.policy, self.eval_env, self.learner.normalize, self.eval_length)
         mean, std = returns.mean().item(), returns.std(unbiased=False).item()
         rec = {
             "kind": "eval",
             "stage": self.state.stage,
-            "env_steps": self.opt.env_steps,
+            "env_steps": self.env_steps,
             "return_mean": mean,
             "return_std": std,
             "episodes": int(returns.numel()),
         }
+        stage_evals = [r for r in self.evals if r["stage"] == self.state.stage]
+        if not stage_evals or mean > max(r["return_mean"] for r in stage_evals):
+            self.best_encoder = copy.deepcopy(self.policy.encoder.state_dict())
         self.evals.append(rec)
         self._log(rec)
-        bar.set_postfix(ret=f"{mean:.1f}", sps=f"{self.opt.env_steps / max(self.wall, 1e-9):.0f}")
-        while self.next_eval <= self.opt.env_steps:
+        bar.set_postfix(ret=f"{mean:.1f}", sps=f"{self.env_steps / max(self.wall, 1e-9):.0f}")
+        while self.next_eval <= self.env_steps:
             self.next_eval += self.config.eval_every
 
     # -- files -----------------------------------------------------------------------------------
@@ -211,7 +233,7 @@ class Trainer:
             self.total_wall = time.perf_counter() - self._t_start
         record = {
             **record,
-            "env_steps": self.opt.env_steps,
+            "env_steps": self.env_steps,
             "wall_time": round(self.wall, 3),
             "total_wall_time": round(self.total_wall, 3),
         }
@@ -223,11 +245,7 @@ class Trainer:
     def _write_config(self) -> None:
         atomic_write_json(
             self.out / "config.json",
-            {
-                "train": self.config.model_dump(),
-                "ppo": self.ppo_config.model_dump(),
-                "schedule": self.schedule.model_dump(),
-            },
+            {"train": self.config.model_dump(), "format": FORMAT, **self.plan.dump()},
         )
 
     def _checkpoint(self) -> None:
@@ -237,15 +255,18 @@ class Trainer:
             "decoder_name": type(self.policy.decoder).__name__,
             "encoder": self.policy.encoder.state_dict(),
             "decoder": self.policy.decoder.state_dict(),
-            "optimizer": self.opt.state_dict(),
+            "best_encoder": self.best_encoder,
+            "optimizer": self.learner.state_dict(),
             "rng": rng_state(),
             "evals": self.evals,
+            "iterations": self.iterations,
             "next_eval": self.next_eval,
             "metrics_bytes": self.metrics_bytes,
             "wall": self.wall,
             "total_wall": self.total_wall,
         }
         save_checkpoint(self.out / "checkpoint.pt", state)
+        self.last_checkpoint_steps = self.env_steps
 
     def _load(self, ckpt: dict[str, Any]) -> None:
         self.state = ScheduleState(**ckpt["schedule_state"])
@@ -254,14 +275,18 @@ class Trainer:
                 raise CheckpointError(
                     f"checkpoint holds a {ckpt['decoder_name']} decoder but the method has none"
                 )
-            self.policy = self.policy.with_decoder(self._new_decoder())
+            self.policy = self.policy.with_decoder(self._make_decoder(self.schedule.decoder))
         self.policy.encoder.load_state_dict(ckpt["encoder"])
         self.policy.decoder.load_state_dict(ckpt["decoder"])
-        self.opt.policy = self.policy
-        self.opt.load_state_dict(ckpt["optimizer"])  # re-binds the policy: the decoder is frozen again
+        stage = min(self.state.stage, len(self.stage_ends) - 1)
+        overrides = self.schedule.at(self.schedule.stage_overrides, stage)
+        self.learner.bind(self.policy, overrides, self.stage_ends[stage])  # freezes the decoder again
+        self.learner.load_state_dict(ckpt["optimizer"])
+        self.best_encoder = ckpt["best_encoder"]
         self.evals, self.next_eval, self.wall = ckpt["evals"], ckpt["next_eval"], ckpt["wall"]
-        self.total_wall = ckpt["total_wall"]
+        self.iterations, self.total_wall = ckpt["iterations"], ckpt["total_wall"]
         self.metrics_bytes = ckpt["metrics_bytes"]
+        self.last_checkpoint_steps = self.env_steps
         path = self.out / "metrics.jsonl"
         if path.exists():  # drop lines written after the checkpoint: they will be written again
             with open(path, "r+b") as f:
@@ -275,13 +300,17 @@ class Trainer:
             "task": self.config.task,
             "method": self.config.method,
             "seed": self.config.seed,
-            "env_steps": self.opt.env_steps,
+            "env_steps": self.env_steps,
             "wall_time": self.wall,
             "total_wall_time": self.total_wall,
-            "env_steps_per_second": self.opt.env_steps / max(self.wall, 1e-9),
+            "env_steps_per_second": self.env_steps / max(self.wall, 1e-9),
             "final_return": final and final["return_mean"],
             "final_return_std": final and final["return_std"],
             "best_return": best and best["return_mean"],
         }
         atomic_write_json(self.out / "summary.json", summary)
+        if self.config.plot and self.evals:
+            from gorl.plots import learning_curve
+
+            learning_curve(self.out / "metrics.jsonl", self.out / "learning_curve.png")
         return summary

@@ -1,19 +1,34 @@
-"""The run configuration of ``gorl train``: one pydantic model, every field documented."""
+"""The run configuration of ``gorl train``: one pydantic model, every field documented.
+
+``TrainConfig`` holds what the user chose; ``resolve(config)`` turns it into a ``RunPlan`` of typed,
+validated parts (the optimiser's config model, the schedule with every stage override checked, the
+encoder and decoder options) before anything is built, so a typo anywhere fails at once and names the
+field. Configs written before 0.2 (``ppo_preset`` / ``ppo``) load: they are the old names of
+``optimizer_preset`` / ``optimizer``.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
+import gorl.decoders as decoders
+import gorl.encoders as encoders
+from gorl import methods
+from gorl.algos import registry
+from gorl.algos.schedule import ScheduleConfig
 from gorl.config import Config
+
+RENAMED = {"ppo_preset": "optimizer_preset", "ppo": "optimizer"}
 
 
 class TrainConfig(Config):
     """Everything a run needs; written resolved to ``<out>/config.json``."""
 
     task: str = Field("cheetah-run", description="dm_control domain-task, e.g. cheetah-run, finger-turn_hard")
-    method: str = Field("gorl-fm", description="ppo, gorl-fm, gorl-diff or gorl-<registered decoder>")
+    method: str = Field("gorl-fm", description="a name from `gorl list`: ppo, gorl-fm, sac, gorl-sac-fm, ...")
     total_steps: int = Field(
         100_000, ge=1, description="env-step budget for training (refit data not counted)"
     )
@@ -22,24 +37,19 @@ class TrainConfig(Config):
         "dmc", description="dmc: dm_control on the CPU; warp: MuJoCo Warp"
     )
     device: str = Field("cpu", description="torch device of the networks (and of the warp env)")
-    ppo_preset: str | None = Field(
-        None, description="PPO preset; None takes the method's (paper / playground)"
+    scale: Literal["auto", "cpu", "paper"] = Field(
+        "auto",
+        description="the method's settings: cpu (sample-efficient, few envs) or paper (official, GPU "
+        "scale); auto: paper on a CUDA device, cpu otherwise",
     )
-    ppo: dict[str, Any] = Field(
-        default_factory=lambda: {
-            "num_envs": 16,
-            "batch_size": 32,
-            "num_minibatches": 4,
-            "update_epochs": 8,
-            "critic_hidden": [256] * 3,
-        },
-        description="PPOConfig overrides on top of the preset (CPU-sized by default)",
+    optimizer_preset: str | None = Field(None, description="optimizer preset; None: the method's")
+    optimizer: dict[str, Any] = Field(
+        default_factory=dict, description="optimizer config fields on top of the preset (alias: ppo)"
     )
     schedule: dict[str, Any] = Field(
-        default_factory=lambda: {"decoder_pairs": 16_384, "fit": {"steps": 500, "batch_size": 1024}},
-        description="ScheduleConfig overrides on the method's (CPU-sized refits by default)",
+        default_factory=dict, description="ScheduleConfig fields on top of the method's"
     )
-    encoder: dict[str, Any] = Field(default_factory=dict, description="GaussianEncoderConfig options")
+    encoder: dict[str, Any] = Field(default_factory=dict, description="the encoder's config options")
     episode_length: int | None = Field(
         None, ge=1, description="training episode length; None: the task's 1000"
     )
@@ -49,5 +59,87 @@ class TrainConfig(Config):
         None, ge=1, description="None: full episodes of the task's length"
     )
     checkpoint_every: int = Field(1, ge=1, description="write a checkpoint every this many iterations")
+    checkpoint_every_steps: int | None = Field(
+        None,
+        ge=1,
+        description="write a checkpoint at most once per this many env steps (overrides the above)",
+    )
     progress: bool = Field(True, description="show a progress bar")
     threads: int | None = Field(None, ge=1, description="torch CPU threads; None leaves torch's default")
+    plot: bool = Field(True, description="write learning_curve.png into the run directory (needs matplotlib)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _old_names(cls, data: Any) -> Any:
+        if isinstance(data, dict) and any(k in data for k in RENAMED):
+            data = dict(data)
+            for old, new in RENAMED.items():
+                if old in data:
+                    if new in data and data[new] not in (None, {}):
+                        raise ValueError(f"give {new} or its old name {old}, not both")
+                    data[new] = data.pop(old)
+        return data
+
+    @property
+    def resolved_scale(self) -> Literal["cpu", "paper"]:
+        """``scale`` with ``auto`` decided by the device."""
+        if self.scale != "auto":
+            return self.scale
+        return "paper" if self.device.startswith("cuda") else "cpu"
+
+
+@dataclass(frozen=True)
+class RunPlan:
+    """A ``TrainConfig`` resolved into validated parts."""
+
+    method: methods.MethodSpec
+    optimizer_name: str
+    optimizer: Any  # the optimizer's config model instance
+    schedule: ScheduleConfig
+    encoder_name: str
+    encoder_options: dict[str, Any]
+
+    def dump(self) -> dict[str, Any]:
+        """JSON-friendly form for ``config.json``."""
+        return {
+            "optimizer_name": self.optimizer_name,
+            "optimizer": self.optimizer.model_dump(),
+            "schedule": self.schedule.model_dump(),
+            "encoder_name": self.encoder_name,
+            "encoder": self.encoder_options,
+        }
+
+
+def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    out = dict(base)
+    for k, v in extra.items():
+        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+    return out
+
+
+def resolve(config: TrainConfig) -> RunPlan:
+    """Validates every nested part of ``config``; raises ``ValueError``/``ValidationError`` naming the
+    field, or ``RegistryError`` for an unknown name, before anything is built."""
+    spec = methods.get(config.method, config.resolved_scale)
+    opt_spec = registry.spec(spec.optimizer)
+    preset = config.optimizer_preset or spec.preset
+    try:
+        opt_config = opt_spec.resolve(preset, {**spec.optimizer_overrides, **config.optimizer})
+    except ValueError as e:
+        raise ValueError(f"optimizer ({spec.optimizer}, preset {preset}): {e}") from e
+    schedule = ScheduleConfig.model_validate(_merge(spec.schedule, config.schedule))
+    for k, overrides in enumerate(schedule.stage_overrides):
+        opt_spec.check_overrides(opt_config, overrides, f"schedule.stage_overrides[{k}]")
+    for name in {schedule.initial_decoder, schedule.decoder} - {None}:
+        decoders.REGISTRY.get(name)  # type: ignore[arg-type]
+    if schedule.decoder is not None:  # the decoder's options, checked on a small instance
+        try:
+            decoders.make(schedule.decoder, obs_dim=2, action_dim=2, **schedule.decoder_options)
+        except (ValueError, TypeError) as e:
+            raise ValueError(f"schedule.decoder_options for {schedule.decoder!r}: {e}") from e
+    encoders.REGISTRY.get(spec.encoder)
+    try:
+        encoders.make(spec.encoder, obs_dim=2, latent_dim=2, **config.encoder)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"encoder options for {spec.encoder!r}: {e}") from e
+    return RunPlan(spec, spec.optimizer, opt_config, schedule, spec.encoder, dict(config.encoder))

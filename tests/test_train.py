@@ -11,7 +11,7 @@ from gorl.cli import main, parse_sets
 from gorl.train import Trainer
 from gorl.train_config import TrainConfig
 
-# 4 envs x 10-step segments x 8 segments = 80 env steps per iteration; 4 stages over 640 steps.
+# 4 envs x 20 steps (two GAE segments of 10) = 80 env steps per iteration; 4 stages over 640 steps.
 TINY = {
     "task": "cheetah-run",
     "method": "gorl-fm",
@@ -20,10 +20,10 @@ TINY = {
     "eval_every": 320,
     "eval_envs": 2,
     "progress": False,
-    "ppo": {
+    "optimizer": {
         "num_envs": 4,
+        "rollout_length": 20,
         "unroll_length": 10,
-        "batch_size": 4,
         "num_minibatches": 2,
         "update_epochs": 2,
         "critic_hidden": [32],
@@ -50,12 +50,13 @@ def test_a_run_writes_its_directory(tmp_path):
     assert summary["env_steps"] == 640
     cfg = json.loads((tmp_path / "config.json").read_text())
     assert cfg["train"]["method"] == "gorl-fm" and cfg["schedule"]["decoder"] == "flow"
+    assert cfg["optimizer_name"] == "ppo" and cfg["optimizer"]["rollout_length"] == 20
     kinds = [r["kind"] for r in _numbers(tmp_path)]
     assert kinds.count("iteration") == 8 and kinds.count("refit") == 3 and kinds.count("eval") == 2
     refits = [r for r in _numbers(tmp_path) if r["kind"] == "refit"]
     assert all(r["fit_steps"] == 20 and r["pairs"] == 256 for r in refits)
     ckpt = load_checkpoint(tmp_path / "checkpoint.pt")
-    assert ckpt["optimizer"]["env_steps"] == 640 and ckpt["schedule_state"]["stage"] == 4
+    assert ckpt["optimizer"]["rollout"]["env_steps"] == 640 and ckpt["schedule_state"]["stage"] == 4
     assert json.loads((tmp_path / "summary.json").read_text())["final_return"] == summary["final_return"]
 
 
@@ -70,7 +71,7 @@ def test_a_killed_run_resumes_to_the_same_numbers(tmp_path, monkeypatch, kill_at
     trainer = Trainer(TrainConfig(**TINY), tmp_path / "b")
     calls = {"n": 0}
     if kill_at == "iteration":  # dies inside the 5th iteration, after 4 (in stage 2)
-        original = trainer.opt.iterate
+        original = trainer.learner.iterate
 
         def dying():
             calls["n"] += 1
@@ -78,11 +79,11 @@ def test_a_killed_run_resumes_to_the_same_numbers(tmp_path, monkeypatch, kill_at
                 raise _Kill
             return original()
 
-        monkeypatch.setattr(trainer.opt, "iterate", dying)
+        monkeypatch.setattr(trainer.learner, "iterate", dying)
     else:  # dies inside the second decoder refit
-        import gorl.train as train_mod
+        import gorl.algos.schedule as schedule_mod
 
-        original_fit = train_mod.fit_decoder
+        original_fit = schedule_mod.fit_decoder
 
         def dying_fit(*a, **k):
             calls["n"] += 1
@@ -90,7 +91,7 @@ def test_a_killed_run_resumes_to_the_same_numbers(tmp_path, monkeypatch, kill_at
                 raise _Kill
             return original_fit(*a, **k)
 
-        monkeypatch.setattr(train_mod, "fit_decoder", dying_fit)
+        monkeypatch.setattr(schedule_mod, "fit_decoder", dying_fit)
     with pytest.raises(_Kill):
         trainer.run()
     monkeypatch.undo()
@@ -119,7 +120,7 @@ def test_a_nan_in_observations_stops_the_run_and_keeps_the_last_checkpoint(tmp_p
     err = json.loads((tmp_path / "error.json").read_text())
     assert err["where"].startswith("observations")
     ckpt = load_checkpoint(tmp_path / "checkpoint.pt")  # intact and loadable: the state after 2 iterations
-    assert ckpt["optimizer"]["env_steps"] == 160
+    assert ckpt["optimizer"]["rollout"]["env_steps"] == 160
 
 
 def test_a_nan_in_the_loss_is_named(tmp_path, monkeypatch):
@@ -131,13 +132,13 @@ def test_a_nan_in_the_loss_is_named(tmp_path, monkeypatch):
 
 
 def test_cli_sets_and_errors(tmp_path, capsys):
-    assert parse_sets(["ppo.lr=3e-4", "seed=2", "schedule.fit.steps=5"]) == {
-        "ppo": {"lr": 3e-4},
+    assert parse_sets(["optimizer.lr=3e-4", "seed=2", "schedule.fit.steps=5"]) == {
+        "optimizer": {"lr": 3e-4},
         "seed": 2,
         "schedule": {"fit": {"steps": 5}},
     }
     with pytest.raises(ValueError, match="key=value"):
-        parse_sets(["ppo.lr"])
+        parse_sets(["optimizer.lr"])
     assert main(["train", "--task", "cheetah-run", "--set", "eval_envs=0", "--out", str(tmp_path / "x")]) == 1
     assert "eval_envs" in capsys.readouterr().err
     assert main(["train", "--method", "gorl-vae", "--out", str(tmp_path / "y")]) == 1
@@ -170,4 +171,64 @@ def test_the_warp_backend_trains_through_the_same_trainer(tmp_path):
     cfg = {**TINY, "method": "ppo", "backend": "warp", "total_steps": 160, "eval_every": 160}
     summary = Trainer(TrainConfig(**cfg), tmp_path).run()
     assert summary["env_steps"] == 160
-    assert summary["final_return"] is not None and summary["final_return"] >= 0.0
+    iterations = [r for r in _numbers(tmp_path) if r["kind"] == "iteration"]
+    assert len(iterations) == 2 and all(r["kl_approx"] == r["kl_approx"] for r in iterations)  # not NaN
+    assert summary["final_return"] is not None and 0.0 < summary["final_return"] <= 50.0  # 50-step episodes
+
+
+def test_a_typo_anywhere_fails_before_any_env_is_built(tmp_path, monkeypatch):
+    import gorl.train as train_mod
+
+    def no_env(*a, **k):
+        raise AssertionError("an env was built before the config was validated")
+
+    monkeypatch.setattr(train_mod, "make_env", no_env)
+    bad = [
+        ({"schedule": {**TINY["schedule"], "stage_overrides": [{"clip_epsilom": 0.2}]}}, "clip_epsilom"),
+        (
+            {"schedule": {**TINY["schedule"], "stage_overrides": [{}, {"num_envs": 8}]}},
+            "num_envs cannot change",
+        ),
+        ({"schedule": {**TINY["schedule"], "stage_overrides": [{"clip_epsilon": 2.0}]}}, "clip_epsilon"),
+        ({"schedule": {**TINY["schedule"], "decoder_options": {"hiden": [8]}}}, "hiden"),
+        ({"optimizer": {**TINY["optimizer"], "rollout_length": 15}}, "multiple of unroll_length"),
+        ({"encoder": {"hidden": [0]}}, "hidden"),
+        ({"method": "gorl-sac-vae"}, "unknown method"),
+    ]
+    for change, message in bad:
+        with pytest.raises(Exception, match=message):
+            Trainer(TrainConfig(**{**TINY, **change}), tmp_path)
+
+
+def test_a_config_written_by_gorl_0_1_still_loads():
+    old = {**TINY, "ppo_preset": "paper", "ppo": {"num_envs": 4, "unroll_length": 10, "batch_size": 4,
+                                                   "num_minibatches": 2, "update_epochs": 2}}  # fmt: skip
+    old.pop("optimizer")
+    from gorl.train_config import resolve
+
+    plan = resolve(TrainConfig(**old))
+    # 4 segments x 2 minibatches of 10 steps over 4 envs: 20 steps per env per iteration
+    assert plan.optimizer.rollout_length == 20 and plan.optimizer.steps_per_iteration == 80
+
+
+def test_resuming_a_gorl_0_1_run_says_why_not(tmp_path, capsys):
+    from gorl.checkpoint import save_checkpoint
+
+    (tmp_path / "config.json").write_text(json.dumps({"train": {**TINY}}))
+    save_checkpoint(tmp_path / "checkpoint.pt", {"format": 1})
+    assert main(["train", "--resume", str(tmp_path)]) == 1
+    assert "format 1" in capsys.readouterr().err
+
+
+def test_checkpoints_every_n_env_steps(tmp_path, monkeypatch):
+    trainer = Trainer(TrainConfig(**{**TINY, "method": "ppo", "checkpoint_every_steps": 160}), tmp_path)
+    written = []
+    original = trainer._checkpoint
+
+    def spy():
+        written.append(trainer.env_steps)
+        original()
+
+    monkeypatch.setattr(trainer, "_checkpoint", spy)
+    trainer.run()
+    assert written == [160, 320, 480, 640]  # every 160 steps, and at the end of the (single) stage

@@ -23,7 +23,7 @@ from torchrl.modules import IndependentNormal, ProbabilisticActor
 from gorl.config import Config
 from gorl.encoders import register
 from gorl.interfaces.keys import LATENT, LATENT_LOG_PROB, LOC, OBSERVATION, SCALE
-from gorl.nn import mlp, reinit_
+from gorl.nn import ACTIVATIONS, mlp, reinit_
 
 MIN_SCALE, MAX_SCALE = 1e-3, 10.0
 # softplus(b) + 1e-3 = 1  <=>  b = log(exp(1 - 1e-3) - 1)
@@ -35,6 +35,9 @@ class GaussianEncoderConfig(Config):
 
     hidden: list[int] = Field(
         default=[32, 32, 32, 32], min_length=1, description="MLP widths (4x32 official)"
+    )
+    activation: Literal["silu", "tanh", "relu"] = Field(
+        "silu", description="hidden activation (official: silu)"
     )
     penalty: Literal["official", "kl", "paper"] = Field(
         default="official",
@@ -96,7 +99,8 @@ class GaussianEncoder(nn.Module):
             raise ValueError(f"obs_dim and latent_dim must be positive, got {obs_dim}, {latent_dim}")
         self.config = GaussianEncoderConfig(**options)  # type: ignore[arg-type]
         self.obs_dim, self.latent_dim = obs_dim, latent_dim
-        self.loc_scale = _LocScale(mlp(obs_dim, self.config.hidden, 2 * latent_dim), latent_dim)
+        net = mlp(obs_dim, self.config.hidden, 2 * latent_dim, ACTIVATIONS[self.config.activation])
+        self.loc_scale = _LocScale(net, latent_dim)
         module = TensorDictModule(self.loc_scale, in_keys=[OBSERVATION], out_keys=[LOC, SCALE])
         self._actor = ProbabilisticActor(
             module,

@@ -39,3 +39,11 @@ class BatchedEnv(Protocol):
     def step_and_maybe_reset(self, tensordict: Any) -> tuple[Any, Any]:
         """TorchRL step plus a masked reset of the envs that finished."""
         ...
+
+    def env_state(self) -> dict[str, Any]:
+        """Everything needed to continue the episodes in progress exactly (physics, RNGs)."""
+        ...
+
+    def load_env_state(self, state: dict[str, Any]) -> None:
+        """Restores ``env_state``."""
+        ...

@@ -10,6 +10,8 @@ Contract (checked by ``gorl.testing.check_latent_policy``):
   receives as its actor, so PPO ratios are ``exp(log pi_new(z|s) - log pi_old(z|s))``.
 * ``distribution(obs)``: obs ``(*B, obs_dim)`` -> a distribution with batch shape ``*B`` and event shape
   ``(latent_dim,)``; ``log_prob`` sums over latent dims.
+* ``loc_scale(obs)``: ``(loc, scale)``, each ``(*B, latent_dim)``, scale > 0: the distribution's
+  parameters, for optimisers that compute log-probabilities and entropies in closed form.
 * ``mode(obs)``: the mean, ``(*B, latent_dim)``: the deterministic latent used in evaluation.
 * ``reset_to_prior()``: after it, ``distribution(obs)`` is N(0, I) for every obs (exactly: loc 0, scale
   1), and the network's hidden layers are freshly initialised.
@@ -19,6 +21,7 @@ Contract (checked by ``gorl.testing.check_latent_policy``):
 
 from __future__ import annotations
 
+import math
 from typing import Any, Protocol, runtime_checkable
 
 from torch import Tensor
@@ -43,6 +46,10 @@ class LatentPolicy(ModuleLike, Protocol):
         """pi_theta(. | obs): batch shape ``obs.shape[:-1]``, event shape ``(latent_dim,)``."""
         ...
 
+    def loc_scale(self, obs: Tensor) -> tuple[Tensor, Tensor]:
+        """``(loc, scale)`` of pi_theta(. | obs), each ``(*B, latent_dim)``."""
+        ...
+
     def mode(self, obs: Tensor) -> Tensor:
         """The mean latent ``(*B, latent_dim)``."""
         ...
@@ -54,3 +61,22 @@ class LatentPolicy(ModuleLike, Protocol):
     def prior_penalty(self, obs: Tensor) -> Tensor:
         """A scalar penalty on the distance of pi_theta(. | obs) from N(0, I)."""
         ...
+
+
+_HALF_LOG_2PI = 0.5 * math.log(2.0 * math.pi)
+
+
+def gaussian_log_prob(z: Tensor, loc: Tensor, scale: Tensor) -> Tensor:
+    """log N(z; loc, diag(scale^2)) summed over the last dim: ``(*B, d)`` -> ``(*B,)``.
+
+    ``sum_i -((z_i - loc_i) / scale_i)^2 / 2 - log(scale_i) - log(2 pi) / 2``.
+    """
+    return (-0.5 * ((z - loc) / scale).pow(2) - scale.log() - _HALF_LOG_2PI).sum(-1)
+
+
+def gaussian_entropy(scale: Tensor) -> Tensor:
+    """Entropy of N(., diag(scale^2)) summed over the last dim: ``(*B, d)`` -> ``(*B,)``.
+
+    ``sum_i log(scale_i) + (1 + log(2 pi)) / 2``.
+    """
+    return (scale.log() + 0.5 + _HALF_LOG_2PI).sum(-1)

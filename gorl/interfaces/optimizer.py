@@ -8,8 +8,11 @@ frozen (``requires_grad_(False)`` and no optimiser state).
 Contract:
 
 * ``bind(policy, overrides)``: (re)builds losses and optimiser state for ``policy.encoder``; called at
-  the start of every encoder stage, after the encoder was reset to the prior. ``overrides`` are config
-  fields for this stage (e.g. ``{"clip_epsilon": 0.3}``). The critic is kept across stages.
+  the start of every encoder stage (after the schedule reset the encoder, where it does), and on
+  resume. ``overrides`` are config fields for this stage (e.g. ``{"clip_epsilon": 0.3}``); fields that
+  shape networks, envs or storage are rejected with a ValueError. ``stage_end`` is the env-step count
+  at which the stage ends (None: unknown), for schedules such as learning-rate decay. The critic is
+  kept across stages.
 * ``normalize(obs)``: the observation transform (running normalisation) that the encoder, the decoder
   and the evaluation see: raw ``(*B, obs_dim)`` -> ``(*B, obs_dim)``.
 * ``iterate()``: one round of collection and updates; returns scalar metrics (floats) and advances
@@ -18,7 +21,11 @@ Contract:
   with ``M <= max_pairs``, raw actions in the decoder's unsquashed space. Steps spent collecting them,
   if any, are not counted in ``env_steps`` (as in the official code).
 * ``state_dict()`` / ``load_state_dict()``: everything needed to resume bit-for-bit on the CPU (networks,
-  optimisers, normalisation statistics, environment and RNG state, counters).
+  optimisers, normalisation statistics, environment state, replay storage, counters; torch's global
+  RNG is the caller's). ``load_state_dict`` follows a ``bind`` to a policy of the saved layout.
+
+Optimisers are registered by name with their config model and presets (``gorl.algos.registry``);
+``gorl.testing.check_latent_optimizer`` checks this contract.
 """
 
 from __future__ import annotations
@@ -34,8 +41,10 @@ class LatentOptimizer(Protocol):
 
     env_steps: int
 
-    def bind(self, policy: Any, overrides: dict[str, Any] | None = None) -> None:
-        """Prepares to optimise ``policy.encoder`` with ``policy.decoder`` frozen."""
+    def bind(
+        self, policy: Any, overrides: dict[str, Any] | None = None, stage_end: int | None = None
+    ) -> None:
+        """Prepares to optimise ``policy.encoder`` with ``policy.decoder`` frozen until ``stage_end``."""
         ...
 
     def normalize(self, obs: Tensor) -> Tensor:

@@ -13,7 +13,7 @@ from torch import Tensor
 
 from gorl.interfaces.decoder import GenerativeDecoder
 from gorl.interfaces.keys import ACTION, LATENT, LATENT_LOG_PROB, LOC, OBSERVATION, RAW_ACTION, SCALE
-from gorl.interfaces.latent_policy import LatentPolicy
+from gorl.interfaces.latent_policy import LatentPolicy, gaussian_log_prob
 
 DecoderFactory = Callable[..., GenerativeDecoder]
 
@@ -149,7 +149,8 @@ def check_latent_policy(
     """Checks the LatentPolicy contract on encoders built by ``factory(obs_dim=, latent_dim=)``.
 
     Properties: protocol membership; distribution batch/event shapes; ``log_prob`` finite and equal to
-    the actor's ``LATENT_LOG_PROB``; ``mode`` is the mean; ``reset_to_prior`` gives exactly N(0, I);
+    the actor's ``LATENT_LOG_PROB`` and to the diagonal Gaussian's density at ``loc_scale``; ``mode``
+    is the mean; ``reset_to_prior`` gives exactly N(0, I);
     ``prior_penalty`` a finite scalar with a gradient; the actor writes every key.
     """
     torch.manual_seed(seed)
@@ -169,6 +170,16 @@ def check_latent_policy(
             f"expected {batch} and {(latent_dim,)}"
         )
     _close(enc.mode(obs), dist.mean, "mode differs from the distribution's mean", 1e-6)
+    loc, scale = enc.loc_scale(obs)
+    _close(loc, dist.mean, "loc_scale's loc differs from the distribution's mean", 1e-6)
+    _close(scale, dist.stddev, "loc_scale's scale differs from the distribution's std", 1e-6)
+    z = dist.sample()
+    _close(
+        gaussian_log_prob(z, loc, scale),
+        dist.log_prob(z),
+        "log_prob differs from the diagonal Gaussian's",
+        1e-4,
+    )
     flat = TensorDict({OBSERVATION: obs.reshape(-1, obs_dim)}, [max(1, math.prod(batch))] if batch else [1])
     if not batch:
         flat = TensorDict({OBSERVATION: obs.reshape(1, obs_dim)}, [1])

@@ -1,17 +1,17 @@
 import pytest
 from pydantic import ValidationError
 
-from gorl.algos import methods
-from gorl.algos.ppo_config import PPOConfig, preset
+from gorl import methods
+from gorl.algos.ppo import PPOConfig, preset
 from gorl.algos.schedule import ScheduleConfig
 from gorl.registry import RegistryError
 
 
 def test_ppo_defaults_are_the_official_iteration():
     c = PPOConfig()
-    # 1024 segments x 32 minibatches x 30 steps = 983,040 env steps; 2048 envs -> 16 unrolls
+    # 2048 envs x 480 steps = 983,040 env steps (Brax: 1024 x 32 segments of 30); 32 minibatches
     assert c.steps_per_iteration == 983_040
-    assert c.unrolls_per_iteration == 16
+    assert c.minibatch_size == 30_720 and c.unroll_length == 30
     assert (c.gamma, c.gae_lambda, c.reward_scale, c.value_coef, c.entropy_coef) == (
         0.995,
         0.95,
@@ -25,7 +25,8 @@ def test_ppo_defaults_are_the_official_iteration():
 def test_presets():
     assert preset("playground").clip_epsilon == 0.3
     assert preset("paper-ppo").lr == 3e-4
-    assert preset("cpu").steps_per_iteration == 32 * 4 * 30
+    assert preset("cpu").steps_per_iteration == 8 * 256
+    assert preset("cpu").minibatch_size == 64
     with pytest.raises(ValueError, match=r"unknown PPO preset 'fast'.*playground"):
         preset("fast")
 
@@ -35,7 +36,9 @@ def test_presets():
     [
         ({"gamma": 1.5}, "gamma"),
         ({"clip_epsilon": 0}, "clip_epsilon"),
-        ({"num_envs": 3}, "num_envs"),
+        ({"num_envs": 0}, "num_envs"),
+        ({"rollout_length": 31}, "unroll_length"),
+        ({"grad_clip": "per_layer"}, "grad_clip"),
         ({"lr": -1}, "lr"),
         ({"learning_rate": 1e-3}, "learning_rate"),
         ({"critic_hidden": [0]}, "critic_hidden"),
@@ -49,15 +52,23 @@ def test_bad_ppo_values_name_the_field(kw, field):
 def test_schedule_stage_ends_follow_the_official_60_60_30_30():
     s = ScheduleConfig()
     assert s.stage_ends(180_000_000) == [60_000_000, 120_000_000, 150_000_000, 180_000_000]
-    assert s.at(s.stage_overrides, 3) == {"clip_epsilon": 0.3, "penalty_coef": 1e-3}
+    assert s.at(s.stage_overrides, 3) == {}
+    fm = ScheduleConfig(**methods.get("gorl-fm", "paper").schedule)
+    assert fm.at(fm.stage_overrides, 3) == {"clip_epsilon": 0.3, "penalty_coef": 1e-3}
     with pytest.raises(ValidationError, match="sum to 1"):
         ScheduleConfig(stage_fractions=[0.5, 0.4])
 
 
 def test_methods_by_name():
     assert methods.get("ppo").schedule["decoder"] is None
+    assert methods.get("ppo", "paper").preset == "playground" and methods.get("ppo").preset == "cpu"
     assert methods.get("gorl-fm").schedule["decoder"] == "flow"
+    assert methods.get("gorl-flow").schedule["decoder"] == "flow"
     assert methods.get("gorl-diff").schedule["reset_encoder"] == [False]
-    assert methods.get("gorl-identity").schedule["decoder"] == "identity"
+    assert methods.get("gorl-sac-fm").optimizer == "sac"
+    assert methods.get("gorl-sac-diff").schedule["decoder"] == "diffusion"
+    assert {"ppo", "sac", "gorl-fm", "gorl-diff", "gorl-sac-fm", "gorl-sac-diff"} <= set(methods.names())
     with pytest.raises(RegistryError, match="unknown method 'gorl-vae'"):
         methods.get("gorl-vae")
+    with pytest.raises(RegistryError, match="unknown method 'gorl-identity'"):
+        methods.get("gorl-identity")  # the identity is stage 0's decoder, not a refit target

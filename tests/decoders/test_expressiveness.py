@@ -12,7 +12,7 @@ import torch
 from torch import nn
 
 import gorl.decoders as D
-from gorl.decoders.fit import FitConfig, fit_decoder
+from gorl.algos.fit import FitConfig, fit_decoder
 
 N_TRAIN, N_TEST = 2048, 2000
 

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 import gorl.decoders as D
-from gorl.decoders.fit import FitConfig, fit_decoder
+from gorl.algos.fit import FitConfig, fit_decoder
 
 
 @pytest.fixture(scope="module", autouse=True)

@@ -1,0 +1,227 @@
+"""PPO in latent space: the LatentOptimizer behind GoRL(PPO) and Gaussian PPO.
+
+Ratios are over the latent: ``exp(log pi_new(z|s) - log pi_old(z|s))`` with the diagonal Gaussian's
+closed-form log-density (``gorl.interfaces.latent_policy``); the decoder never enters the loss. The
+update runs on plain tensors (``gorl.algos.ppo.functional``): no TensorDict indexing or distribution
+objects per minibatch, which made each gradient step cost several times the network work.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+from torch import Tensor, nn
+
+from gorl.algos.guards import NonFiniteError, check_finite
+from gorl.algos.ppo import functional as F
+from gorl.algos.ppo.config import PPOConfig
+from gorl.algos.rollout import Rollout
+from gorl.interfaces.env import BatchedEnv
+from gorl.interfaces.latent_policy import gaussian_entropy, gaussian_log_prob
+from gorl.nn import ACTIVATIONS, mlp, reinit_
+
+
+class PPOLatentOptimizer:
+    """Optimises ``policy.encoder`` with PPO on latents; the decoder stays frozen.
+
+    Args:
+        env: a batched env with ``num_envs == config.num_envs``.
+        policy: the composite whose encoder is trained (``CompositePolicy``).
+        config: a ``PPOConfig``.
+    """
+
+    def __init__(self, env: BatchedEnv, policy: Any, config: PPOConfig) -> None:
+        if env.num_envs != config.num_envs:
+            raise ValueError(f"env has {env.num_envs} envs but config.num_envs={config.num_envs}")
+        if env.obs_dim != policy.encoder.obs_dim:
+            raise ValueError(f"env obs_dim={env.obs_dim} but the encoder expects {policy.encoder.obs_dim}")
+        self.env, self.config, self.base_config = env, config, config
+        self.device = next(policy.encoder.parameters()).device
+        self.rollout = Rollout(env, self.device, normalize_observations=config.normalize_observations)
+        self.critic = mlp(env.obs_dim, config.critic_hidden, 1, ACTIVATIONS[config.critic_activation]).to(
+            self.device
+        )
+        self.iterations = 0
+        self.bind(policy)
+
+    @property
+    def env_steps(self) -> int:
+        """Training env steps collected so far."""
+        return self.rollout.env_steps
+
+    # -- LatentOptimizer -------------------------------------------------------------------------
+    def bind(
+        self, policy: Any, overrides: dict[str, Any] | None = None, stage_end: int | None = None
+    ) -> None:
+        """Targets ``policy.encoder``; applies this stage's ``overrides``; fresh Adam state.
+
+        ``stage_end`` (env steps) is where the learning rates reach 0 when ``anneal_lr`` is on.
+        """
+        overrides = overrides or {}
+        fixed = sorted(set(overrides) - PPOConfig.MUTABLE)
+        if fixed:
+            raise ValueError(
+                f"stage overrides may not change {', '.join(fixed)} (they shape networks, envs or storage); "
+                f"changeable: {', '.join(sorted(PPOConfig.MUTABLE))}"
+            )
+        self.config = self.base_config.model_copy(update=overrides)
+        PPOConfig.model_validate(self.config.model_dump())  # overrides obey the same bounds
+        self.policy = policy
+        policy.decoder.requires_grad_(False)
+        if self.config.reset_critic and self.iterations > 0:
+            reinit_(self.critic)
+        c = self.config
+        self._stage = (self.env_steps, stage_end)
+        self._actor_params = [p for p in policy.encoder.parameters() if p.requires_grad]
+        self._critic_params = list(self.critic.parameters())
+        self.optim = torch.optim.Adam(
+            [
+                {"params": self._actor_params, "lr": c.lr},
+                {"params": self._critic_params, "lr": c.critic_lr or c.lr},
+            ]
+        )
+
+    def normalize(self, obs: Tensor) -> Tensor:
+        """Running-normalised observations (identity when ``normalize_observations`` is off)."""
+        return self.rollout.normalize(obs)
+
+    def iterate(self) -> dict[str, float]:
+        """Collect ``rollout_length`` steps per env, then ``update_epochs`` passes of minibatch PPO."""
+        c, where = self.config, f"iteration {self.iterations}"
+        raw = self.rollout.collect(self.policy, c.rollout_length, where=where)
+        check_finite(raw["obs"], f"observations collected in {where}")
+        check_finite(raw["reward"], f"rewards collected in {where}")
+        # the policy saw observations normalised with the statistics before this rollout
+        obs, next_obs = self.normalize(raw["obs"]), self.normalize(raw["next_obs"])
+        self.rollout.update_norm(raw["obs"])
+        n, t, s = c.num_envs, c.rollout_length, c.rollout_length // c.unroll_length
+        flat_obs, flat_next = obs.reshape(n * t, -1), next_obs.reshape(n * t, -1)
+        latent = raw["latent"].reshape(n * t, -1)
+        old_log_prob = raw["log_prob"].reshape(n * t)
+        reward = (raw["reward"] * c.reward_scale).reshape(n * s, c.unroll_length)
+        done = raw["done"].reshape(n * s, c.unroll_length)
+        terminated = raw["terminated"].reshape(n * s, c.unroll_length)
+        truncated = (raw["done"] & ~raw["terminated"]).reshape(n * t)
+        mask = (~truncated).to(obs.dtype) if c.mask_truncated_value else None
+        stats: dict[str, list[Tensor]] = {}
+        self._anneal()
+        for _ in range(c.update_epochs):
+            with torch.no_grad():
+                value = self.critic(flat_obs).reshape(n * s, c.unroll_length)
+                next_value = self.critic(flat_next).reshape(n * s, c.unroll_length)
+                adv, target = F.gae(reward, value, next_value, done, terminated, c.gamma, c.gae_lambda)
+            adv, target = adv.reshape(-1), target.reshape(-1)
+            perm = torch.randperm(n * t, device=self.device)
+            for idx in perm.tensor_split(c.num_minibatches):
+                self._update(
+                    flat_obs[idx],
+                    latent[idx],
+                    old_log_prob[idx],
+                    adv[idx],
+                    target[idx],
+                    None if mask is None else mask[idx],
+                    stats,
+                )
+        self.iterations += 1
+        out = {k: float(torch.stack(v).mean()) for k, v in stats.items()}
+        out["env_steps"] = float(self.env_steps)
+        train_return = self.rollout.pop_train_return()
+        if train_return is not None:
+            out["train_return"] = train_return
+        return out
+
+    @torch.no_grad()
+    def decoder_data(self, max_pairs: int) -> tuple[Tensor, Tensor]:
+        """Fresh stochastic on-policy pairs ``(normalised obs, raw action)``, not counted in env_steps."""
+        steps = max(1, math.ceil(max_pairs / self.env.num_envs))
+        raw = self.rollout.collect(self.policy, steps, where="decoder data", count=False)
+        obs = self.normalize(raw["obs"]).reshape(-1, self.env.obs_dim)[:max_pairs]
+        act = raw["raw_action"].clamp(-self.config.raw_action_clip, self.config.raw_action_clip)
+        return obs, act.reshape(-1, act.shape[-1])[:max_pairs]
+
+    def state_dict(self) -> dict[str, Any]:
+        """Critic, Adam, the rollout's state (env, normaliser, returns), counters, stage config."""
+        return {
+            "critic": self.critic.state_dict(),
+            "optim": self.optim.state_dict(),
+            "rollout": self.rollout.state_dict(),
+            "iterations": self.iterations,
+            "stage": self._stage,
+            "overrides": {
+                k: v for k, v in self.config.model_dump().items() if getattr(self.base_config, k) != v
+            },
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restores ``state_dict``; the policy bound now must have the layout of the saved one."""
+        self.bind(self.policy, state["overrides"], state["stage"][1])
+        self._stage = tuple(state["stage"])  # type: ignore[assignment]
+        self.critic.load_state_dict(state["critic"])
+        self.optim.load_state_dict(state["optim"])
+        self.rollout.load_state_dict(state["rollout"])
+        self.iterations = int(state["iterations"])
+
+    # -- internals -------------------------------------------------------------------------------
+    def _anneal(self) -> None:
+        """Linear learning-rate decay over the stage, from the step count before this iteration's
+        rollout (the recipe's per-batch decay)."""
+        c, (start, end) = self.config, self._stage
+        if not c.anneal_lr or end is None or end <= start:
+            return
+        frac = max(0.0, 1.0 - (self.env_steps - c.steps_per_iteration - start) / (end - start))
+        for group, lr in zip(self.optim.param_groups, (c.lr, c.critic_lr or c.lr), strict=True):
+            group["lr"] = lr * frac
+
+    def _update(
+        self,
+        obs: Tensor,
+        latent: Tensor,
+        old_log_prob: Tensor,
+        adv: Tensor,
+        target: Tensor,
+        mask: Tensor | None,
+        stats: dict[str, list[Tensor]],
+    ) -> None:
+        c = self.config
+        encoder = self.policy.encoder
+        loc, scale = encoder.loc_scale(obs)
+        log_prob = gaussian_log_prob(latent, loc, scale)
+        if c.normalize_advantage:
+            adv = F.normalize_advantage(adv)
+        loss_objective = F.clipped_surrogate(log_prob, old_log_prob, adv, c.clip_epsilon)
+        entropy = gaussian_entropy(scale).mean()
+        loss_critic = F.masked_value_loss(self.critic(obs).squeeze(-1), target, mask)
+        penalty = encoder.prior_penalty(obs)
+        total = (
+            loss_objective + c.value_coef * loss_critic - c.entropy_coef * entropy + c.penalty_coef * penalty
+        )
+        check_finite(total.detach(), f"the PPO loss (iteration {self.iterations})")
+        self.optim.zero_grad(set_to_none=True)
+        total.backward()
+        if c.grad_clip == "global":
+            norm = nn.utils.clip_grad_norm_(self._actor_params + self._critic_params, c.max_grad_norm)
+            actor_norm = critic_norm = norm
+        else:
+            actor_norm = nn.utils.clip_grad_norm_(self._actor_params, c.max_grad_norm)
+            critic_norm = nn.utils.clip_grad_norm_(self._critic_params, c.max_grad_norm)
+        if not (torch.isfinite(actor_norm) and torch.isfinite(critic_norm)):
+            raise NonFiniteError(
+                f"the gradients (iteration {self.iterations})",
+                f"encoder grad norm {actor_norm.item()}, critic grad norm {critic_norm.item()}",
+            )
+        self.optim.step()
+        with torch.no_grad():
+            log_ratio = log_prob - old_log_prob
+            for k, v in (
+                ("loss_objective", loss_objective),
+                ("loss_critic", loss_critic),
+                ("entropy", entropy),
+                ("clip_fraction", ((log_ratio.exp() - 1.0).abs() > c.clip_epsilon).float().mean()),
+                ("kl_approx", ((log_ratio.exp() - 1.0) - log_ratio).mean()),
+                ("latent_penalty", penalty),
+                ("grad_norm_encoder", actor_norm),
+                ("grad_norm_critic", critic_norm),
+            ):
+                stats.setdefault(k, []).append(v.detach())

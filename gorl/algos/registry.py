@@ -1,0 +1,87 @@
+"""Latent optimisers by name: each declares its config model, its presets and how it is built.
+
+``register("mine", config=MyConfig, presets={"cpu": {...}})`` on a class (or factory) called as
+``cls(env, policy, config)`` adds an optimiser; ``make(name, env, policy, config)`` builds one and
+checks it against the ``LatentOptimizer`` protocol; ``config(name, preset, overrides)`` validates a
+config before anything is built. Plug-in packages register through the entry-point group
+``gorl.optimizers``. A config model must have a ``num_envs`` field (the training env is built from it)
+and a ``MUTABLE`` class attribute: the fields a stage override may change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from gorl.config import Config
+from gorl.interfaces.optimizer import LatentOptimizer
+from gorl.registry import Registry
+
+
+@dataclass(frozen=True)
+class OptimizerSpec:
+    """What the registry knows of one optimiser."""
+
+    build: Callable[..., Any]
+    config: type[Config]
+    presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+
+    def resolve(self, preset: str | None, overrides: Mapping[str, Any] | None = None) -> Any:
+        """The validated config: the model's defaults < ``preset`` < ``overrides``."""
+        if preset is not None and preset not in self.presets:
+            raise ValueError(f"unknown preset {preset!r}; known: {', '.join(self.presets) or 'none'}")
+        base = dict(self.presets[preset]) if preset is not None else {}
+        return self.config.model_validate({**base, **(overrides or {})})
+
+    def check_overrides(self, base: Any, overrides: Mapping[str, Any], where: str) -> None:
+        """Raises unless ``overrides`` name only mutable fields and give ``base`` a valid config."""
+        mutable: frozenset[str] = getattr(self.config, "MUTABLE", frozenset())
+        fixed = sorted(set(overrides) - mutable)
+        if fixed:
+            raise ValueError(
+                f"{where}: {', '.join(fixed)} cannot change during a run (only "
+                f"{', '.join(sorted(mutable)) or 'nothing'} can)"
+            )
+        self.config.model_validate({**base.model_dump(), **overrides})
+
+
+REGISTRY: Registry[OptimizerSpec] = Registry("optimizer", "gorl.optimizers")
+
+
+def register(
+    name: str, *, config: type[Config], presets: Mapping[str, Mapping[str, Any]] | None = None
+) -> Callable[[Any], Any]:
+    """Decorator: registers an optimiser class or factory ``(env, policy, config)`` under ``name``."""
+
+    def add(build: Any) -> Any:
+        if "num_envs" not in config.model_fields:
+            raise TypeError(f"optimizer {name!r}: its config {config.__name__} needs a num_envs field")
+        REGISTRY.add(name, OptimizerSpec(build, config, dict(presets or {})))
+        return build
+
+    return add
+
+
+def spec(name: str) -> OptimizerSpec:
+    """The registry entry of ``name`` (an unknown name lists the known ones)."""
+    return REGISTRY.get(name)
+
+
+def names() -> list[str]:
+    """Registered optimiser names."""
+    return REGISTRY.names()
+
+
+def make(name: str, env: Any, policy: Any, config: Any) -> LatentOptimizer:
+    """Builds optimiser ``name`` on ``env`` for ``policy`` with a config from ``spec(name).resolve``."""
+    entry = spec(name)
+    if not isinstance(config, entry.config):
+        raise TypeError(f"optimizer {name!r} takes a {entry.config.__name__}, got {type(config).__name__}")
+    learner = entry.build(env, policy, config)
+    if not isinstance(learner, LatentOptimizer):
+        raise TypeError(
+            f"optimizer {name!r} built a {type(learner).__name__}, which lacks part of the LatentOptimizer "
+            "interface (env_steps, bind, normalize, iterate, decoder_data, state_dict, load_state_dict)"
+        )
+    return learner

@@ -1,0 +1,131 @@
+"""Collection shared by every latent optimiser: a batched env stepped by a composite policy.
+
+``Rollout`` owns what every algorithm needs around the env and nothing algorithm-specific: the
+in-progress observation, the running observation normaliser (float64 moments), per-env episode
+returns (summed on the policy's device, no per-step host sync), the count of training env steps, and
+a ``state_dict`` that resumes all of it bit for bit on the CPU. ``collect`` returns plain tensors
+``(N, T, ...)``; PPO consumes them as a batch, SAC appends them to a replay buffer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+from tensordict import TensorDict
+from torch import Tensor
+
+from gorl.algos.guards import check_finite
+from gorl.algos.running_norm import RunningNorm
+from gorl.interfaces.env import BatchedEnv
+from gorl.interfaces.keys import ACTION, DONE, NEXT, OBSERVATION, REWARD, TERMINATED
+
+
+class Rollout:
+    """Steps ``env`` with a composite policy; see the module docstring.
+
+    Args:
+        env: the batched training env.
+        device: where the policy and the returned tensors live.
+        normalize_observations: keep running statistics and normalise what the policy sees.
+    """
+
+    def __init__(self, env: BatchedEnv, device: torch.device, *, normalize_observations: bool) -> None:
+        self.env, self.device = env, device
+        self.normalize_observations = normalize_observations
+        self.norm = RunningNorm(env.obs_dim).to(device)
+        self.env_steps = 0
+        self._td: Any = None
+        self._ep_return = torch.zeros(env.num_envs, dtype=torch.float64, device=device)
+        self._finished = torch.zeros(2, dtype=torch.float64, device=device)  # sum, count
+
+    def normalize(self, obs: Tensor) -> Tensor:
+        """Running-normalised observations ``(*B, obs_dim)`` (identity when normalisation is off)."""
+        return self.norm(obs) if self.normalize_observations else obs
+
+    def update_norm(self, obs: Tensor) -> None:
+        """Adds raw observations ``(*B, obs_dim)`` to the normaliser's statistics (if it is on)."""
+        if self.normalize_observations:
+            self.norm.update(obs)
+
+    @torch.no_grad()
+    def collect(
+        self, policy: Any, steps: int, *, where: str, count: bool = True, deterministic: bool = False
+    ) -> dict[str, Tensor]:
+        """Runs ``policy`` for ``steps`` steps of every env.
+
+        Returns raw (unnormalised) observations and ``policy.act``'s outputs, each ``(N, steps, ...)``:
+        ``obs``, ``latent``, ``log_prob``, ``raw_action``, ``action``, ``next_obs`` (the true next
+        observation, before any reset), ``reward``, ``done``, ``terminated`` (bools). ``count=False``
+        leaves the env-step count and the episode returns alone (decoder data is not training data).
+        """
+        if self._td is None:
+            self._td = self.env.reset()
+        td = self._td
+        names = (
+            "obs",
+            "latent",
+            "log_prob",
+            "raw_action",
+            "action",
+            "next_obs",
+            "reward",
+            "done",
+            "terminated",
+        )
+        out: dict[str, list[Tensor]] = {k: [] for k in names}
+        n = self.env.num_envs
+        for _ in range(steps):
+            obs = td[OBSERVATION]
+            if obs.device.type == "cpu":  # a free check here; on a GPU the caller checks the batch
+                check_finite(obs, f"observations collected in {where}")
+            act = policy.act(self.normalize(obs.to(self.device)), deterministic=deterministic)
+            td[ACTION] = act["action"]
+            stepped, td = self.env.step_and_maybe_reset(td)
+            nxt = stepped[NEXT]
+            reward = nxt[REWARD].reshape(n).to(self.device)
+            done = nxt[DONE].reshape(n).to(self.device)
+            out["obs"].append(obs.to(self.device))
+            for k in ("latent", "log_prob", "raw_action", "action"):
+                out[k].append(act[k])
+            out["next_obs"].append(nxt[OBSERVATION].to(self.device))
+            out["reward"].append(reward)
+            out["done"].append(done)
+            out["terminated"].append(nxt[TERMINATED].reshape(n).to(self.device))
+            if count:
+                self._ep_return += reward.to(torch.float64)
+                self._finished[0] += (self._ep_return * done).sum()
+                self._finished[1] += done.sum()
+                self._ep_return.masked_fill_(done, 0.0)
+        self._td = td
+        if count:
+            self.env_steps += steps * n
+        return {k: torch.stack(v, dim=1) for k, v in out.items()}
+
+    def pop_train_return(self) -> float | None:
+        """Mean return of the training episodes finished since the last call (None if none did)."""
+        total, finished = self._finished.tolist()
+        self._finished.zero_()
+        return total / finished if finished > 0 else None
+
+    def state_dict(self) -> dict[str, Any]:
+        """Normaliser, env state, the in-progress observation, episode sums and the step count."""
+        return {
+            "norm": self.norm.state_dict(),
+            "env": self.env.env_state(),
+            "td": None if self._td is None else self._td.to_dict(),
+            "ep_return": self._ep_return.clone(),
+            "finished": self._finished.clone(),
+            "env_steps": self.env_steps,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restores ``state_dict``."""
+        self.norm.load_state_dict(state["norm"])
+        self.env.load_env_state(state["env"])
+        td = state["td"]
+        env_device = getattr(self.env, "device", None) or "cpu"
+        self._td = None if td is None else TensorDict(td, batch_size=[self.env.num_envs]).to(env_device)
+        self._ep_return = state["ep_return"].clone().to(self.device)
+        self._finished = state["finished"].clone().to(self.device)
+        self.env_steps = int(state["env_steps"])

@@ -1,0 +1,118 @@
+"""Methods by name: everything a run needs besides the task, at two scales.
+
+A method names the optimiser and its preset, the encoder, and the schedule (decoder, stages, per-stage
+overrides, encoder resets). It has two scales: ``paper`` (the official GPU-scale settings) and ``cpu``
+(sample-efficient settings for a few CPU cores; ``docs/ppo.md``). Built in:
+
+* ``ppo``: Gaussian (tanh-normal) PPO: identity decoder, one stage.
+* ``gorl-<decoder>`` (``gorl-fm`` = flow, ``gorl-diff`` = diffusion): GoRL with PPO on the encoder.
+* ``sac``: Gaussian (tanh-normal) SAC: identity decoder, one stage.
+* ``gorl-sac-<decoder>`` (``gorl-sac-fm``, ``gorl-sac-diff``): GoRL with SAC on the encoder.
+
+``gorl-<d>`` and ``gorl-sac-<d>`` work for any registered decoder ``d``. Users register more with
+``register(name)`` on a function ``(scale) -> MethodSpec``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import gorl.decoders as decoders
+from gorl.registry import Registry, RegistryError
+
+Scale = Literal["cpu", "paper"]
+ALIASES = {"fm": "flow", "diff": "diffusion"}
+
+
+@dataclass(frozen=True)
+class MethodSpec:
+    """Defaults a method puts on a run (the run's config overrides them).
+
+    Attributes:
+        optimizer: a name in ``gorl.algos.registry``.
+        preset: the optimiser's preset.
+        optimizer_overrides: fields set on top of the preset.
+        encoder: a name in ``gorl.encoders``.
+        schedule: ``ScheduleConfig`` fields.
+    """
+
+    optimizer: str
+    preset: str
+    optimizer_overrides: dict[str, Any] = field(default_factory=dict)
+    encoder: str = "gaussian"
+    schedule: dict[str, Any] = field(default_factory=dict)
+
+
+REGISTRY: Registry[Callable[[Scale], MethodSpec]] = Registry("method", "gorl.methods")
+ONE_STAGE: dict[str, Any] = {"decoder": None, "stage_fractions": [1.0], "stage_overrides": [{}]}
+# refits sized for a CPU: 16k pairs, 500 steps of 1,024 (the official: 4,096 episodes, 50k steps of 8,192)
+CPU_REFIT: dict[str, Any] = {"decoder_pairs": 16_384, "fit": {"steps": 500, "batch_size": 1024}}
+
+
+def register(name: str) -> Callable[[Any], Any]:
+    """Decorator: registers a function ``(scale) -> MethodSpec`` under ``name``."""
+    return REGISTRY.register(name)
+
+
+@register("ppo")
+def _ppo(scale: Scale) -> MethodSpec:
+    """Gaussian (tanh-normal) PPO: identity decoder, one stage (Playground settings at paper scale)."""
+    if scale == "paper":
+        return MethodSpec("ppo", "playground", schedule=ONE_STAGE)
+    return MethodSpec("ppo", "cpu", {"penalty_coef": 0.0}, schedule=ONE_STAGE)
+
+
+@register("sac")
+def _sac(scale: Scale) -> MethodSpec:
+    """Gaussian (tanh-normal) SAC: identity decoder, one stage."""
+    return MethodSpec("sac", scale, {"penalty_coef": 0.0}, schedule=ONE_STAGE)
+
+
+def _gorl_ppo(decoder: str, scale: Scale) -> MethodSpec:
+    """GoRL(PPO): official clip 0.15 then 0.3 (FM) and penalty 5e-4 then 1e-3; the CPU preset keeps its
+    clip and takes the penalty schedule."""
+    schedule: dict[str, Any] = {"decoder": decoder}
+    diffusion = decoder == "diffusion"
+    if scale == "paper":
+        clips = (0.15, 0.15) if diffusion else (0.15, 0.3)
+        schedule["stage_overrides"] = [
+            {"clip_epsilon": clips[0], "penalty_coef": 5e-4},
+            {"clip_epsilon": clips[1], "penalty_coef": 1e-3},
+        ]
+    else:
+        schedule |= CPU_REFIT | {"stage_overrides": [{"penalty_coef": 5e-4}, {"penalty_coef": 1e-3}]}
+    if diffusion:  # the official diffusion runs keep the encoder across stages
+        schedule["reset_encoder"] = [False]
+    return MethodSpec("ppo", "paper" if scale == "paper" else "cpu", schedule=schedule)
+
+
+def _gorl_sac(decoder: str, scale: Scale) -> MethodSpec:
+    """GoRL(SAC): SAC on the encoder, the decoder refitted between stages."""
+    schedule: dict[str, Any] = {"decoder": decoder, "stage_overrides": [{}]}
+    if scale == "cpu":
+        schedule |= CPU_REFIT
+    return MethodSpec("sac", scale, schedule=schedule)
+
+
+def _decoder(short: str) -> str | None:
+    name = ALIASES.get(short, short)
+    return name if name in decoders.names() and name != "identity" else None
+
+
+def get(name: str, scale: Scale = "cpu") -> MethodSpec:
+    """The spec of method ``name`` at ``scale``; ``gorl-<d>`` and ``gorl-sac-<d>`` take any decoder."""
+    if name in REGISTRY:
+        return REGISTRY.get(name)(scale)
+    for prefix, build in (("gorl-sac-", _gorl_sac), ("gorl-", _gorl_ppo)):
+        if name.startswith(prefix) and (decoder := _decoder(name[len(prefix) :])) is not None:
+            return build(decoder, scale)
+    raise RegistryError(f"unknown method {name!r}. Known: {', '.join(names())}")
+
+
+def names() -> list[str]:
+    """Every method name that ``get`` accepts (decoders by their short names where they have one)."""
+    short = {v: k for k, v in ALIASES.items()}
+    decs = [short.get(d, d) for d in decoders.names() if d != "identity"]
+    return sorted(set(REGISTRY.names()) | {f"gorl-{d}" for d in decs} | {f"gorl-sac-{d}" for d in decs})

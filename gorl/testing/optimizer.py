@@ -1,0 +1,107 @@
+"""The conformance check of a registered latent optimiser (``gorl.interfaces.optimizer``)."""
+
+from __future__ import annotations
+
+import copy
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import torch
+
+import gorl.algos as algos
+import gorl.decoders as decoders
+import gorl.encoders as encoders
+from gorl.composite import CompositePolicy
+from gorl.envs import make_env
+from gorl.interfaces.optimizer import LatentOptimizer
+
+
+def _setup(name: str, config: Any, task: str, seed: int) -> tuple[Any, CompositePolicy, Any]:
+    torch.manual_seed(seed)
+    env = make_env(task, config.num_envs, seed=seed, episode_length=20)
+    encoder = encoders.make("gaussian", obs_dim=env.obs_dim, latent_dim=env.action_dim, hidden=[16, 16])
+    # a trainable decoder, so the check can see that the optimiser leaves it alone
+    decoder = decoders.make("flow", obs_dim=env.obs_dim, action_dim=env.action_dim, hidden=[16, 16])
+    policy = CompositePolicy(encoder, decoder, env.action_low, env.action_high)
+    return env, policy, algos.make(name, env, policy, config)
+
+
+def _params(module: Any) -> list[torch.Tensor]:
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def check_latent_optimizer(
+    name: str,
+    *,
+    preset: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    task: str = "cheetah-run",
+    seed: int = 0,
+    pairs: int = 64,
+) -> None:
+    """Checks registered optimiser ``name`` (its config: ``preset`` < ``overrides``; keep it small).
+
+    Properties: protocol membership; ``bind`` then ``iterate`` raises ``env_steps`` and returns finite
+    float metrics; the encoder's weights change and the decoder's do not; ``decoder_data(pairs)``
+    gives at most ``pairs`` finite pairs of the right widths, raw actions within the config's
+    ``raw_action_clip`` if it has one, without counting env steps; ``state_dict`` round trip: a fresh
+    optimiser loaded from a snapshot continues exactly like the original (metrics and weights equal
+    bit for bit, on the CPU). Raises ``AssertionError`` naming the broken property.
+    """
+    spec = algos.spec(name)
+    config = spec.resolve(preset, overrides)
+    env, policy, learner = _setup(name, config, task, seed)
+    if not isinstance(learner, LatentOptimizer):
+        raise AssertionError(f"{type(learner).__name__} does not implement LatentOptimizer")
+    learner.bind(policy, {})
+    enc0, dec0 = _params(policy.encoder), _params(policy.decoder)
+    steps0 = learner.env_steps
+    metrics = learner.iterate()
+    if not learner.env_steps > steps0:
+        raise AssertionError(f"iterate() left env_steps at {learner.env_steps}")
+    for k, v in metrics.items():
+        if not isinstance(v, float) or not math.isfinite(v):
+            raise AssertionError(f"iterate() metric {k!r} is {v!r}, not a finite float")
+    if all(torch.equal(a, b) for a, b in zip(enc0, _params(policy.encoder), strict=True)):
+        raise AssertionError("iterate() did not change the encoder's weights")
+    if not all(torch.equal(a, b) for a, b in zip(dec0, _params(policy.decoder), strict=True)):
+        raise AssertionError("iterate() changed the decoder's weights: the decoder must stay frozen")
+    steps = learner.env_steps
+    obs, act = learner.decoder_data(pairs)
+    if learner.env_steps != steps:
+        raise AssertionError("decoder_data() counted its env steps as training steps")
+    if not (0 < obs.shape[0] <= pairs and obs.shape == (act.shape[0], env.obs_dim)):
+        raise AssertionError(f"decoder_data({pairs}) gave obs {tuple(obs.shape)}, actions {tuple(act.shape)}")
+    if act.shape[1] != env.action_dim or not (torch.isfinite(obs).all() and torch.isfinite(act).all()):
+        raise AssertionError(f"decoder_data() actions {tuple(act.shape)} or values are not as required")
+    clip = getattr(config, "raw_action_clip", None)
+    if clip is not None and act.abs().max() > clip:
+        raise AssertionError(f"decoder_data() raw actions reach {act.abs().max():.3g} > {clip}")
+
+    # round trip: snapshot, continue; a fresh optimiser loaded from the snapshot must continue alike
+    snapshot = copy.deepcopy(learner.state_dict())
+    enc_state, rng = copy.deepcopy(policy.encoder.state_dict()), torch.get_rng_state()
+    steps_at_snapshot = learner.env_steps
+    ref_metrics, ref_enc = learner.iterate(), _params(policy.encoder)
+    _, policy2, learner2 = _setup(
+        name, config, task, seed + 1
+    )  # different seed: all must come from the state
+    policy2.decoder.load_state_dict(policy.decoder.state_dict())
+    policy2.encoder.load_state_dict(enc_state)
+    learner2.bind(policy2, {})
+    learner2.load_state_dict(snapshot)
+    torch.set_rng_state(rng)
+    if learner2.env_steps != steps_at_snapshot:
+        raise AssertionError(
+            f"load_state_dict restored env_steps {learner2.env_steps}, not {steps_at_snapshot}"
+        )
+    metrics2 = learner2.iterate()
+    if metrics2 != ref_metrics:
+        keys = set(ref_metrics) | set(metrics2)
+        diff = {
+            k: (ref_metrics.get(k), metrics2.get(k)) for k in keys if ref_metrics.get(k) != metrics2.get(k)
+        }
+        raise AssertionError(f"after load_state_dict the next iterate() differs: {diff}")
+    if not all(torch.equal(a, b) for a, b in zip(ref_enc, _params(policy2.encoder), strict=True)):
+        raise AssertionError("after load_state_dict the next iterate() left different encoder weights")
