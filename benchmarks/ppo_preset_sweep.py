@@ -115,7 +115,7 @@ def table(out: Path, args: argparse.Namespace) -> str:
         "| variant | change | " + " | ".join(args.tasks) + " | wall s |",
         "|---|---|" + "---|" * len(args.tasks) + "---|",
     ]
-    for name in args.variants:
+    for name in [v for v in VARIANTS if any(r["variant"] == v for r in recs)]:
         cells, walls = [], []
         for task in args.tasks:
             rs = [r for r in recs if r["variant"] == name and r["task"] == task and "final" in r]

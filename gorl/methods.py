@@ -66,8 +66,10 @@ def _ppo(scale: Scale) -> MethodSpec:
 
 @register("sac")
 def _sac(scale: Scale) -> MethodSpec:
-    """Gaussian (tanh-normal) SAC: identity decoder, one stage."""
-    return MethodSpec("sac", scale, {"penalty_coef": 0.0}, schedule=ONE_STAGE)
+    """Gaussian (tanh-normal) SAC: identity decoder, one stage, alpha on the squashed action's entropy."""
+    return MethodSpec(
+        "sac", scale, {"penalty_coef": 0.0, "regularizer": "action_entropy"}, schedule=ONE_STAGE
+    )
 
 
 def _gorl_ppo(decoder: str, scale: Scale) -> MethodSpec:

@@ -176,14 +176,13 @@ class Trainer:
             self._checkpoint()
 
     def _checkpoint_due(self) -> bool:
-        every_steps = self.config.checkpoint_every_steps
-        if every_steps is not None:
-            return self.env_steps - self.last_checkpoint_steps >= every_steps
-        return self.iterations % self.config.checkpoint_every == 0
+        recent = self.env_steps - self.last_checkpoint_steps < self.config.checkpoint_every_steps
+        return not recent and self.iterations % self.config.checkpoint_every == 0
 
     def _refit(self) -> None:
         if self.schedule.decoder is None:
             return
+        stage_evals = [r["return_mean"] for r in self.evals if r["stage"] == self.state.stage - 1]
         if self.schedule.data_from_best and self.best_encoder is not None:
             self.policy.encoder.load_state_dict(self.best_encoder)
         self.policy, record = refit(
@@ -197,6 +196,12 @@ class Trainer:
             progress=self.config.progress,
         )
         self.best_encoder = None
+        # the refitted policy, evaluated as it starts its stage: how much a refit keeps of the policy
+        record["return_after_refit"] = self._eval_returns().mean().item()
+        if stage_evals:  # what the data came from: the stage's best (data_from_best) or its last evaluation
+            record["return_before_refit"] = (
+                max(stage_evals) if self.schedule.data_from_best else stage_evals[-1]
+            )
         self._log(record)
 
     def _make_decoder(self, name: str | None) -> GenerativeDecoder:
@@ -206,9 +211,13 @@ class Trainer:
         decoder = decoders.make(name, obs_dim=self.env.obs_dim, action_dim=self.env.action_dim, **options)
         return decoder.to(torch.device(self.config.device))  # type: ignore[attr-defined, no-any-return]
 
-    def _evaluate(self, bar: tqdm) -> None:
+    def _eval_returns(self) -> torch.Tensor:
+        """Deterministic returns ``(eval_envs,)`` of the current policy, from the fixed start states."""
         self.eval_env.load_env_state(self.eval_start)
-        returns = evaluate(self.policy, self.eval_env, self.learner.normalize, self.eval_length)
+        return evaluate(self.policy, self.eval_env, self.learner.normalize, self.eval_length)
+
+    def _evaluate(self, bar: tqdm) -> None:
+        returns = self._eval_returns()
         mean, std = returns.mean().item(), returns.std(unbiased=False).item()
         rec = {
             "kind": "eval",

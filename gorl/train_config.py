@@ -59,10 +59,11 @@ class TrainConfig(Config):
         None, ge=1, description="None: full episodes of the task's length"
     )
     checkpoint_every: int = Field(1, ge=1, description="write a checkpoint every this many iterations")
-    checkpoint_every_steps: int | None = Field(
-        None,
-        ge=1,
-        description="write a checkpoint at most once per this many env steps (overrides the above)",
+    checkpoint_every_steps: int = Field(
+        20_000,
+        ge=0,
+        description="and at most once per this many env steps (0: no limit); a SAC checkpoint holds its "
+        "replay buffer. Stage ends and refits always write one",
     )
     progress: bool = Field(True, description="show a progress bar")
     threads: int | None = Field(None, ge=1, description="torch CPU threads; None leaves torch's default")

@@ -106,3 +106,28 @@ def test_runs_in_a_torchrl_collector_and_one_clip_ppo_update_trains_the_encoder(
     total.backward()
     opt.step()
     assert any(not torch.equal(b, p) for b, p in zip(before, enc.parameters(), strict=True))
+
+
+def test_act_is_forward_on_plain_tensors():
+    import gorl.decoders as decoders
+    import gorl.encoders as encoders
+    from gorl.interfaces.latent_policy import gaussian_entropy, gaussian_log_prob
+
+    torch.manual_seed(0)
+    enc = encoders.make("gaussian", obs_dim=5, latent_dim=3)
+    with torch.no_grad():
+        for p in enc.parameters():
+            p.add_(0.3 * torch.randn_like(p))
+    policy = CompositePolicy(enc, decoders.make("flow", obs_dim=5, action_dim=3), -2.0, 1.0)
+    obs = torch.randn(4, 5)
+    out = policy.act(obs)
+    dist = enc.distribution(obs)
+    torch.testing.assert_close(out["log_prob"], dist.log_prob(out["latent"]))
+    torch.testing.assert_close(gaussian_entropy(enc.loc_scale(obs)[1]), dist.entropy())
+    torch.testing.assert_close(out["raw_action"], policy.decoder.decode(obs, out["latent"]))
+    assert bool((out["action"] >= -2.0).all() and (out["action"] <= 1.0).all())
+    det = policy.act(obs, deterministic=True)
+    torch.testing.assert_close(det["latent"], enc.mode(obs))
+    # by hand, 1-D: log N(0.5; 0, 2^2) = -0.5 * 0.0625 - log 2 - 0.5 log(2 pi)
+    lp = gaussian_log_prob(torch.tensor([0.5]), torch.tensor([0.0]), torch.tensor([2.0]))
+    assert abs(lp.item() - (-0.03125 - 0.693147 - 0.918939)) < 1e-5

@@ -20,6 +20,7 @@ TINY = {
     "eval_every": 320,
     "eval_envs": 2,
     "progress": False,
+    "checkpoint_every_steps": 0,
     "optimizer": {
         "num_envs": 4,
         "rollout_length": 20,

@@ -1,0 +1,57 @@
+"""SACConfig: defaults, presets, bounds and the registry entry."""
+
+import pytest
+from pydantic import ValidationError
+
+import gorl.algos as algos
+from gorl.algos.sac import PRESETS, SACConfig, SACLatentOptimizer, preset
+
+
+def test_defaults_are_the_cpu_setting():
+    c = SACConfig()
+    assert (c.num_envs, c.batch_size, c.utd_ratio, c.gamma, c.polyak) == (2, 256, 1.0, 0.99, 0.995)
+    assert (c.actor_lr, c.critic_lr, c.alpha_lr) == (3e-4, 3e-4, 3e-4)
+    assert c.critic_hidden == [256, 256] and c.raw_action_clip == 3.0 and not c.normalize_observations
+    assert c.updates_per_iteration == c.steps_per_iteration
+    assert preset("cpu") == c
+
+
+def test_paper_preset_follows_playground_brax_sac():
+    c = preset("paper")
+    assert (c.num_envs, c.batch_size, c.gamma, c.actor_lr, c.critic_lr) == (128, 512, 0.99, 1e-3, 1e-3)
+    assert c.utd_ratio * c.num_envs == 8  # 8 updates per batched step of 128 envs
+    assert c.critic_layer_norm and c.normalize_observations
+    with pytest.raises(ValueError, match=r"unknown SAC preset 'fast'.*cpu, paper"):
+        preset("fast")
+
+
+@pytest.mark.parametrize(
+    ("kw", "field"),
+    [
+        ({"gamma": 1.5}, "gamma"),
+        ({"polyak": 1.0}, "polyak"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"utd_ratio": 0}, "utd_ratio"),
+        ({"actor_lr": -1}, "actor_lr"),
+        ({"critic_input": "state"}, "critic_input"),
+        ({"regularizer": "tsallis"}, "regularizer"),
+        ({"critic_hidden": [0]}, "critic_hidden"),
+        ({"steps_per_iteration": 999}, "steps_per_iteration"),
+        ({"buffer_size": 10}, "buffer_size"),
+        ({"learning_rate": 1e-3}, "learning_rate"),
+    ],
+)
+def test_bad_values_name_the_field(kw, field):
+    with pytest.raises(ValidationError, match=field):
+        SACConfig(**kw)
+
+
+def test_mutable_fields_are_fields():
+    assert set(SACConfig.model_fields) >= SACConfig.MUTABLE
+    assert not {"num_envs", "buffer_size", "critic_hidden", "critic_input"} & SACConfig.MUTABLE
+
+
+def test_registered_as_sac():
+    entry = algos.spec("sac")
+    assert entry.build is SACLatentOptimizer and entry.config is SACConfig
+    assert set(entry.presets) == set(PRESETS) >= {"cpu", "paper"}

@@ -1,0 +1,232 @@
+"""SACLatentOptimizer on a tiny cheetah-run: updates, refits, bootstrapping, resume bit for bit."""
+
+import copy
+import math
+
+import pytest
+import torch
+from pydantic import ValidationError
+from tensordict import TensorDict
+
+import gorl.decoders as decoders
+import gorl.encoders as encoders
+from gorl.algos.sac import SACConfig, SACLatentOptimizer
+from gorl.algos.sac.networks import DecodeSquash, LatentSample
+from gorl.composite import CompositePolicy
+from gorl.envs import make_env
+
+# 2 envs x 20 batched steps per iteration; updates start after 24 transitions
+TINY = {
+    "num_envs": 2,
+    "steps_per_iteration": 40,
+    "warmup_steps": 24,
+    "batch_size": 16,
+    "buffer_size": 1000,
+    "critic_hidden": [32],
+}
+
+
+def build(decoder="flow", seed=0, **overrides):
+    torch.manual_seed(seed)
+    config = SACConfig(**{**TINY, **overrides})
+    env = make_env("cheetah-run", config.num_envs, seed=seed, episode_length=50)
+    encoder = encoders.make("gaussian", obs_dim=env.obs_dim, latent_dim=env.action_dim, hidden=[16, 16])
+    dec = decoders.make(decoder, obs_dim=env.obs_dim, action_dim=env.action_dim)
+    policy = CompositePolicy(encoder, dec, env.action_low, env.action_high)
+    return env, policy, SACLatentOptimizer(env, policy, config)
+
+
+def new_flow(env, seed):
+    torch.manual_seed(seed)
+    return decoders.make("flow", obs_dim=env.obs_dim, action_dim=env.action_dim, hidden=[16, 16])
+
+
+def clone_params(module):
+    return [p.detach().clone() for p in module.parameters()]
+
+
+def critic_state(opt):
+    return {k: v.clone() for k, v in opt.loss.state_dict().items() if "qvalue" in k or k == "log_alpha"}
+
+
+@pytest.mark.parametrize("critic_input", ["latent", "action"])
+def test_iterate_trains_the_encoder_only(critic_input):
+    _, policy, opt = build(critic_input=critic_input)
+    enc0, dec0, q0 = clone_params(policy.encoder), clone_params(policy.decoder), critic_state(opt)
+    m1 = opt.iterate()
+    assert (
+        opt.env_steps == 40 and m1["env_steps"] == 40.0 and m1["updates"] == 18.0
+    )  # from the 12th of 20 steps
+    m2 = opt.iterate()
+    assert opt.env_steps == 80 and m2["updates"] == 58.0 and m2["buffer_size"] == 80.0
+    for m in (m1, m2):
+        assert all(isinstance(v, float) and math.isfinite(v) for v in m.values()), m
+    assert {"loss_actor", "loss_qvalue", "loss_alpha", "alpha", "entropy", "q_policy"} <= set(m2)
+    assert not all(torch.equal(a, b) for a, b in zip(enc0, clone_params(policy.encoder), strict=True))
+    assert all(torch.equal(a, b) for a, b in zip(dec0, clone_params(policy.decoder), strict=True))
+    assert all(p.grad is None for p in policy.decoder.parameters())
+    q1 = critic_state(opt)
+    assert not torch.equal(
+        q0["qvalue_network_params.module.net.0.weight"], q1["qvalue_network_params.module.net.0.weight"]
+    )
+
+
+def test_decoder_data_is_fresh_and_clipped():
+    env, _, opt = build(raw_action_clip=0.5)
+    opt.iterate()
+    steps, stored = opt.env_steps, len(opt.buffer)
+    obs, act = opt.decoder_data(25)
+    assert obs.shape == (25, env.obs_dim) and act.shape == (25, env.action_dim)
+    assert act.abs().max() <= 0.5 and torch.isfinite(obs).all()
+    assert opt.env_steps == steps and len(opt.buffer) == stored  # not training data
+
+
+def test_bind_rejects_fixed_fields_and_bad_values():
+    _, policy, opt = build()
+    for field in ("num_envs", "critic_input", "buffer_size"):
+        with pytest.raises(ValueError, match=field):
+            opt.bind(policy, {field: SACConfig.model_fields[field].default})
+    with pytest.raises(ValidationError, match="gamma"):
+        opt.bind(policy, {"gamma": 2.0})
+    opt.bind(policy, {"gamma": 0.9, "critic_lr": 1e-3}, stage_end=1000)
+    assert opt.config.gamma == 0.9 and opt.critic_optim.param_groups[0]["lr"] == 1e-3
+    assert opt.state_dict()["overrides"] == {"gamma": 0.9, "critic_lr": 1e-3}
+
+
+def test_truncation_is_stored_as_done_not_terminated():
+    _, _, opt = build(steps_per_iteration=120)  # 60 steps per env: one time limit at 50
+    opt.iterate()
+    data = opt.buffer.storage.get(slice(0, len(opt.buffer)))
+    assert int(data["next", "done"].sum()) == 2 and not data["next", "terminated"].any()
+    last = data["next", "done"].squeeze(-1).nonzero().squeeze(-1)
+    # the stored next observation is the episode's last one, not the reset observation after it
+    assert not torch.equal(data["next", "observation"][last], data["observation"][last + 2])
+
+
+def test_bootstrap_through_truncation_not_termination():
+    """Q = c everywhere and alpha ~ 0: the target is r + gamma * (1 - terminated) * c, by hand."""
+    env, _, opt = build(critic_input="latent", gamma=0.9, loss_function="l2")
+    c, loss = 3.0, opt.loss
+    with torch.no_grad():
+        for params in (loss.qvalue_network_params, loss.target_qvalue_network_params):
+            for p in params.values(True, True):
+                p.zero_()
+            params["module", "net", "2", "bias"].fill_(c)
+        loss.log_alpha.fill_(-30.0)
+    obs = torch.randn(3, env.obs_dim)
+    batch = TensorDict(
+        {
+            "observation": obs,
+            "latent": torch.randn(3, env.action_dim),
+            "next": {
+                "observation": torch.randn(3, env.obs_dim),
+                "reward": torch.tensor([[1.0], [2.0], [0.5]]),
+                "done": torch.tensor([[True], [True], [False]]),
+                "terminated": torch.tensor([[True], [False], [False]]),
+            },
+        },
+        batch_size=[3],
+    )
+    targets = torch.tensor([1.0, 2.0 + 0.9 * c, 0.5 + 0.9 * c])  # terminated, truncated, running
+    expected = 2 * ((c - targets) ** 2).mean()  # two critics, squared error, batch mean
+    assert float(loss(batch)["loss_qvalue"].detach()) == pytest.approx(float(expected), rel=1e-5)
+
+
+@pytest.mark.parametrize("kind", ["flow", "diffusion"])
+def test_action_critic_gradient_reaches_the_encoder_through_the_frozen_decoder(kind):
+    env, policy, opt = build(decoder=kind, critic_input="action")
+    opt.iterate()
+    batch = opt.buffer.sample(16)
+    for p in policy.encoder.parameters():
+        p.grad = None
+    opt.loss.actor_loss(batch)[0].backward()
+    head = policy.encoder.loc_scale.net[-1]
+    assert head.weight.grad is not None and head.weight.grad[: env.action_dim].abs().sum() > 0
+    assert all(p.grad is None and not p.requires_grad for p in policy.decoder.parameters())
+
+
+def test_latent_sample_scores():
+    loc, scale, obs = torch.zeros(4, 3), torch.ones(4, 3), torch.zeros(4, 5)
+    z, kl = LatentSample(loc, scale, obs, relative_to_prior=True).rsample_and_log_prob()
+    assert z.shape == (4, 3) and torch.equal(kl, torch.zeros(4))  # at the prior the KL sample is 0
+    loc, scale = torch.randn(4, 3), torch.rand(4, 3) + 0.1
+    z, logp = LatentSample(loc, scale, obs).rsample_and_log_prob()
+    ref = torch.distributions.Normal(loc, scale).log_prob(z).sum(-1)
+    assert torch.allclose(logp, ref, atol=1e-5)
+    identity = decoders.make("identity", obs_dim=5, action_dim=3)
+    low, high = -torch.ones(3), torch.ones(3)
+    torch.manual_seed(0)
+    a, _ = LatentSample(loc, scale, obs, DecodeSquash(identity, low, high)).rsample_and_log_prob()
+    torch.manual_seed(0)
+    assert torch.allclose(a, torch.tanh(LatentSample(loc, scale, obs).rsample()), atol=1e-6)
+
+
+def test_refit_resets_a_latent_critic_and_keeps_an_action_critic():
+    # latent critic: a new decoder invalidates Q(s, z) and the stored z
+    env, policy, opt = build(critic_input="latent")
+    opt.iterate()
+    q0 = critic_state(opt)
+    opt.bind(policy)  # same decoder: a new stage, not a refit
+    assert len(opt.buffer) == 40 and opt.critic_resets == 0
+    assert all(torch.equal(v, critic_state(opt)[k]) for k, v in q0.items())
+    refitted = policy.with_decoder(new_flow(env, 1))
+    opt.bind(refitted)
+    assert len(opt.buffer) == 0 and opt.critic_resets == 1
+    assert not torch.equal(
+        q0["qvalue_network_params.module.net.0.weight"],
+        critic_state(opt)["qvalue_network_params.module.net.0.weight"],
+    )
+    m = opt.iterate()  # warms up again from an empty buffer: 18 updates
+    assert m["updates"] == 18 + 18 and m["buffer_size"] == 40.0
+    # latent critic, latent_refit="keep": left as it is
+    opt.bind(refitted.with_decoder(new_flow(env, 2)), {"latent_refit": "keep"})
+    assert len(opt.buffer) == 40 and opt.critic_resets == 1
+    # action critic: Q(s, a) survives; so do buffer, targets, alpha and the critic's Adam state
+    env, policy, opt = build(critic_input="action")
+    opt.iterate()
+    q0, adam0 = critic_state(opt), copy.deepcopy(opt.critic_optim.state_dict())
+    opt.bind(policy.with_decoder(new_flow(env, 1)))
+    assert len(opt.buffer) == 40 and opt.critic_resets == 0
+    assert all(torch.equal(v, critic_state(opt)[k]) for k, v in q0.items())
+    adam1 = opt.critic_optim.state_dict()
+    assert all(
+        torch.equal(adam0["state"][i]["exp_avg"], adam1["state"][i]["exp_avg"]) for i in adam0["state"]
+    )
+
+
+@pytest.mark.parametrize("critic_input", ["latent", "action"])
+def test_resume_is_bit_for_bit(critic_input):
+    """k iterations, snapshot, m more == a fresh optimiser loaded from the snapshot, m iterations."""
+    overrides = {"critic_input": critic_input, "normalize_observations": True, "utd_ratio": 0.75}
+    env, policy, opt = build(**overrides)
+    opt.iterate()
+    policy = policy.with_decoder(new_flow(env, 5))  # a refit inside the first k iterations
+    opt.bind(policy, {"gamma": 0.95})
+    opt.iterate()
+    snapshot = copy.deepcopy(opt.state_dict())
+    enc, dec, rng = (
+        copy.deepcopy(policy.encoder.state_dict()),
+        policy.decoder.state_dict(),
+        torch.get_rng_state(),
+    )
+    ref = [opt.iterate() for _ in range(2)]
+
+    env2, policy2, opt2 = build(seed=1, **overrides)  # every number must come from the snapshot
+    policy2 = policy2.with_decoder(new_flow(env2, 6))
+    policy2.encoder.load_state_dict(enc)
+    policy2.decoder.load_state_dict(dec)
+    opt2.bind(policy2)
+    opt2.load_state_dict(snapshot)
+    torch.set_rng_state(rng)
+    assert opt2.env_steps == 80 and opt2.config.gamma == 0.95
+    assert [opt2.iterate() for _ in range(2)] == ref
+    for a, b in zip(clone_params(policy.encoder), clone_params(policy2.encoder), strict=True):
+        assert torch.equal(a, b)
+    s1, s2 = opt.loss.state_dict(), opt2.loss.state_dict()
+    assert s1.keys() == s2.keys() and all(torch.equal(s1[k], s2[k]) for k in s1)
+    for o1, o2 in ((opt.critic_optim, opt2.critic_optim), (opt.actor_optim, opt2.actor_optim)):
+        st1, st2 = o1.state_dict()["state"], o2.state_dict()["state"]
+        assert all(torch.equal(st1[i]["exp_avg_sq"], st2[i]["exp_avg_sq"]) for i in st1)
+    n = len(opt.buffer)  # the latent critic's refit emptied the buffer after the first 40 steps
+    assert n == len(opt2.buffer) == (120 if critic_input == "latent" else 160)
+    assert (opt.buffer.storage.get(slice(0, n)) == opt2.buffer.storage.get(slice(0, n))).all()
