@@ -24,7 +24,10 @@ import tempfile
 import time
 from pathlib import Path
 
-os.environ.setdefault("MUJOCO_GL", "egl")
+# The same default as gorl/__init__.py (see docs/envs.md, "Caveats"): nothing here renders; with
+# MUJOCO_GL=egl, importing dm_control and then triton (which torch/tensordict import) segfaults, and with
+# no setting dm_control warns about GLFW. "disable" avoids both; a user's own setting wins.
+os.environ.setdefault("MUJOCO_GL", "disable")
 
 import numpy as np
 import torch

@@ -1,9 +1,12 @@
 """The squash from the decoder's unsquashed space into the action bounds, and its inverse.
 
 ``squash(u) = low + (tanh(u) + 1) / 2 * (high - low)``, elementwise; for DM Control's ``[-1, 1]`` it is
-``tanh(u)``. ``unsquash`` inverts it for training targets, clipping the result to ``[-clip, clip]`` (the
-official code trains its decoder on pre-tanh actions clipped to +-3, anchors.md section 1), so that
-actions on the bound map to a finite target.
+``tanh(u)``. ``unsquash`` inverts it, clipping the result to ``[-clip, clip]`` so that actions on the
+bound map to finite values. The trainer never calls it: its decoder targets are the raw (pre-squash)
+actions the rollout recorded, clipped to ``+-raw_action_clip`` (3 by default; the official code,
+``bennidict23/GoRL`` ``configs/methods/gorl_fm.toml``, clips its pre-tanh targets to 3 too). ``unsquash``
+is for actions that exist only in env space, e.g. logged or demonstrated actions a user wants to fit a
+decoder on (``gorl.algos.fit.fit_decoder``).
 """
 
 from __future__ import annotations

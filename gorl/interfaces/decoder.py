@@ -1,8 +1,10 @@
 """The GenerativeDecoder interface: g_phi(a | s, z).
 
 A decoder maps a state and a latent z to an action in the *unsquashed* space (R^action_dim). The
-composite policy squashes that into the environment's bounds (``gorl.squash``); training targets come
-back through ``gorl.squash.unsquash``. A decoder is an ``nn.Module``.
+composite policy squashes that into the environment's bounds (``gorl.squash``). Training targets are
+unsquashed actions too: the trainer fits on the raw (pre-squash) actions its rollouts recorded; actions
+known only in env space (e.g. logged ones) map back through ``gorl.squash.unsquash``. A decoder is an
+``nn.Module``.
 
 Contract (checked by ``gorl.testing.check_decoder``):
 

@@ -16,7 +16,8 @@ Contract (checked by ``gorl.testing.check_latent_policy``):
 * ``reset_to_prior()``: after it, ``distribution(obs)`` is N(0, I) for every obs (exactly: loc 0, scale
   1), and the network's hidden layers are freshly initialised.
 * ``prior_penalty(obs)``: a scalar >= 0 that is 0 at the prior's parameters when ``kind="kl"``; the
-  official code's form is ``mean(loc^2) + mean(scale^2)`` (anchors.md section 1).
+  official code's form is ``mean(loc^2) + mean(scale^2)`` (``bennidict23/GoRL``,
+  ``src/flow_policy/ppo.py``, its ``z_regularization`` term).
 """
 
 from __future__ import annotations

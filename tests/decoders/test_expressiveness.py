@@ -2,17 +2,20 @@
 
 Target: obs s ~ U(-1, 1)^2, action a = +-m(s) + 0.1 * noise with m(s) = 1.5 + 0.5 * s_0 (two modes per
 state, 2 to 4 apart). Flow and diffusion decoders are fitted with ``fit_decoder`` and decoded from
-z ~ N(0, 1); a Gaussian policy (an MLP giving mean and log-std) is fitted by maximum likelihood on the
-same pairs. For fresh states we count the share of samples near a mode (| |a| - m(s) | < 0.3, three noise
-standard deviations) and in the gap (|a| < m(s) / 2). The figures go to docs/decoders.md.
+z ~ N(0, 1); gorl's stage-0 policy (the Gaussian encoder, 2x32 SiLU, with the identity decoder: a
+Gaussian policy) is fitted by maximum likelihood on the same pairs. For fresh states we count the share
+of samples near a mode (| |a| - m(s) | < 0.3, three noise standard deviations) and in the gap
+(|a| < m(s) / 2). The figures go to docs/decoders.md.
 """
 
 import pytest
 import torch
-from torch import nn
+from tensordict import TensorDict
 
 import gorl.decoders as D
+import gorl.encoders as E
 from gorl.algos.fit import FitConfig, fit_decoder
+from gorl.composite import CompositePolicy
 
 N_TRAIN, N_TEST = 2048, 2000
 
@@ -68,21 +71,32 @@ def test_generative_decoder_puts_its_mass_on_the_modes(task, name):
 
 @pytest.mark.slow
 def test_gaussian_policy_spreads_mass_into_the_gap(task):
+    # gorl's stage-0 policy: the Gaussian encoder (2x32 SiLU here) paired with the identity decoder, so the
+    # raw action is z ~ pi(z | s). Fitted by maximum likelihood: the encoder's log-density of the action.
     s, a, s_test, m_test, z = task
     torch.manual_seed(0)
-    net = nn.Sequential(nn.Linear(2, 32), nn.SiLU(), nn.Linear(32, 32), nn.SiLU(), nn.Linear(32, 2))
-    opt = torch.optim.Adam(net.parameters(), lr=1e-2)
+    policy = CompositePolicy(
+        E.make("gaussian", obs_dim=2, latent_dim=1, hidden=[32, 32]),
+        D.make("identity", obs_dim=2, action_dim=1),
+    )
+    opt = torch.optim.Adam(policy.encoder.parameters(), lr=1e-2)
     for _ in range(400):  # full-batch maximum likelihood
-        mean, log_std = net(s).chunk(2, dim=-1)
-        nll = (log_std + 0.5 * ((a - mean) / log_std.exp()) ** 2).mean()
+        nll = -policy.encoder.distribution(s).log_prob(a).mean()
         opt.zero_grad()
         nll.backward()
         opt.step()
     with torch.no_grad():
-        mean, log_std = net(s_test).chunk(2, dim=-1)
-        near, gap, _ = _shares(mean + log_std.exp() * z, m_test)
-        std = log_std.exp().mean().item()
-    # the MLE of one Gaussian per state is N(0, m^2 + 0.01): about 19% near a mode, 38% in the gap
-    print(f"gaussian: near a mode {near:.3f}, in the gap {gap:.3f}, mean std {std:.3f}")
-    assert gap > 0.3
-    assert near < 0.3
+        loc, scale = policy.encoder.loc_scale(s_test)
+        raw = policy.decoder.decode(s_test, loc + scale * z)  # the same z as the decoders above
+        near, gap, _ = _shares(raw, m_test)
+        std = scale.mean().item()
+        # the TensorDict path (what the collector runs) samples from the same fitted distribution
+        td = policy(TensorDict({"observation": s_test}, [N_TEST]))
+        near_td, gap_td, _ = _shares(td["raw_action"], m_test)
+    # the MLE of one Gaussian per state is N(0, m^2 + 0.01): 20.1% near a mode, 38.2% in the gap
+    print(f"gaussian: near a mode {near:.3f}, in the gap {gap:.3f}, mean std {std:.3f}", end=" ")
+    print(f"(sampled by the policy: {near_td:.3f}, {gap_td:.3f})")
+    assert abs(std - 1.5) < 0.1  # the mean of sqrt(m^2 + 0.01) over m ~ U(1, 2) is 1.503
+    for n, g in ((near, gap), (near_td, gap_td)):
+        assert g > 0.3
+        assert n < 0.3

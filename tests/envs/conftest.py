@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-os.environ.setdefault("MUJOCO_GL", "egl")
+os.environ.setdefault("MUJOCO_GL", "disable")
 
 
 @dataclass(frozen=True)

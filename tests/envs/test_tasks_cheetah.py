@@ -23,5 +23,5 @@ def test_registry_names_errors_and_control_timesteps():
     for name, dt in CONTROL_TIMESTEP.items():
         domain, _, task = name.partition("-")
         assert suite.load(domain, task).control_timestep() == pytest.approx(dt), name
-        if name in expected_substeps:  # anchors.md section 3
+        if name in expected_substeps:  # dm_control 1.0.50: control timestep / the model's <option timestep>
             assert control_substeps(name, load_model(name)) == expected_substeps[name]

@@ -18,7 +18,8 @@ was measured), on 2 envs: on a CPU the updates cost far more than the simulation
 ``utd_ratio`` per transition more envs add no updates, they only let the policy act longer between
 updates (it changes once per batched step); a second env still halves the per-transition Python cost
 of collection. The preset ``paper`` is a GPU-scale setting after MuJoCo Playground's Brax SAC config for
-the DM Control suite (anchors.md section 9).
+the DM Control suite (``google-deepmind/mujoco_playground``
+``mujoco_playground/config/dm_control_suite_params.py``, ``brax_sac_config``).
 """
 
 from __future__ import annotations

@@ -43,7 +43,8 @@ _BUILTIN = {
 for _name, (_module, _attr) in _BUILTIN.items():
     TASKS.add(_name, _Lazy(_module, _attr))
 
-# Seconds per control step in dm_control 1.0.50 (anchors.md section 3); episodes last 1000 of them.
+# Seconds per control step in dm_control 1.0.50 (``_CONTROL_TIMESTEP`` in ``dm_control/suite/<domain>.py``;
+# cheetah sets none and steps at its model's timestep, 0.01); episodes last 1000 of them.
 CONTROL_TIMESTEP = {
     "cheetah-run": 0.01,
     "walker-walk": 0.025,
