@@ -53,6 +53,22 @@ VARIANTS: dict[str, tuple[Any, ...]] = {
         {"critic_hidden": [64, 64], "critic_activation": "tanh"},
         "critic 64x64 tanh (TorchRL's recipe)",
     ),
+    "global-scale": (
+        {},
+        "one learned scale per latent dim (state-independent, TorchRL's recipe)",
+        {"state_scale": False},
+    ),
+    "recipe": (
+        {"anneal_lr": True, "critic_hidden": [64, 64], "critic_activation": "tanh"},
+        "TorchRL's recipe in gorl: 64x64 tanh nets, state-independent scale, lr decay",
+        {"hidden": [64, 64], "activation": "tanh", "state_scale": False},
+    ),
+    "no-clip": ({"max_grad_norm": 1e6}, "no gradient clipping (TorchRL's recipe clips none)"),
+    "recipe-no-clip": (
+        {"anneal_lr": True, "critic_hidden": [64, 64], "critic_activation": "tanh", "max_grad_norm": 1e6},
+        "TorchRL's recipe in gorl, without gradient clipping",
+        {"hidden": [64, 64], "activation": "tanh", "state_scale": False},
+    ),
     "recipe-nets-anneal": (
         {"anneal_lr": True, "critic_hidden": [64, 64], "critic_activation": "tanh"},
         "both 64x64 tanh nets and lr decay",

@@ -1,7 +1,9 @@
 """The diagonal Gaussian latent policy pi_theta(z | s) on TorchRL's ``ProbabilisticActor``.
 
 Network: an MLP (SiLU, 4x32 by default) to ``2 * latent_dim`` outputs split into ``loc`` and a raw
-scale; ``scale = clip(softplus(raw) + 1e-3, 1e-3, 10)`` as in the official code (anchors.md section 1).
+scale; ``scale = clip(softplus(raw) + 1e-3, 1e-3, 10)`` as in the official code (``bennidict23/GoRL``
+``src/flow_policy/networks.py``, ``gaussian_policy_fwd``; the cap 10 is ``policy_scale_cap`` in its
+``configs/methods/gorl_fm.toml``).
 
 ``reset_to_prior()`` re-initialises the hidden layers and sets the output layer to weight 0 and bias
 ``(0, softplus^-1(1 - 1e-3))`` so the policy is exactly N(0, I) for every state: the paper's "reset to
@@ -39,6 +41,9 @@ class GaussianEncoderConfig(Config):
     activation: Literal["silu", "tanh", "relu"] = Field(
         "silu", description="hidden activation (official: silu)"
     )
+    state_scale: bool = Field(
+        True, description="scale computed from the state (official); False: one learned scale per latent dim"
+    )
     penalty: Literal["official", "kl", "paper"] = Field(
         default="official",
         description="prior penalty: official mean(loc^2)+mean(scale^2); kl: KL(pi || N(0,I)) per dim; "
@@ -71,15 +76,21 @@ def prior_penalty(loc: Tensor, scale: Tensor, kind: str = "official") -> Tensor:
 
 
 class _LocScale(nn.Module):
-    """obs -> (loc, scale)."""
+    """obs -> (loc, scale); the raw scale is the net's second half, or one parameter per latent dim
+    (``state_scale=False``: a state-independent scale, as TorchRL's PPO recipe uses)."""
 
-    def __init__(self, net: nn.Sequential, latent_dim: int) -> None:
+    def __init__(self, net: nn.Sequential, latent_dim: int, state_scale: bool = True) -> None:
         super().__init__()
         self.net = net
         self.latent_dim = latent_dim
+        self.raw_scale = None if state_scale else nn.Parameter(torch.full((latent_dim,), _PRIOR_SCALE_BIAS))
 
     def forward(self, obs: Tensor) -> tuple[Tensor, Tensor]:
-        loc, raw = self.net(obs).split(self.latent_dim, dim=-1)
+        if self.raw_scale is None:
+            loc, raw = self.net(obs).split(self.latent_dim, dim=-1)
+        else:
+            loc = self.net(obs)
+            raw = self.raw_scale.expand_as(loc)
         return loc, scale_from_raw(raw)
 
 
@@ -99,8 +110,9 @@ class GaussianEncoder(nn.Module):
             raise ValueError(f"obs_dim and latent_dim must be positive, got {obs_dim}, {latent_dim}")
         self.config = GaussianEncoderConfig(**options)  # type: ignore[arg-type]
         self.obs_dim, self.latent_dim = obs_dim, latent_dim
-        net = mlp(obs_dim, self.config.hidden, 2 * latent_dim, ACTIVATIONS[self.config.activation])
-        self.loc_scale = _LocScale(net, latent_dim)
+        heads = 2 * latent_dim if self.config.state_scale else latent_dim
+        net = mlp(obs_dim, self.config.hidden, heads, ACTIVATIONS[self.config.activation])
+        self.loc_scale = _LocScale(net, latent_dim, self.config.state_scale)
         module = TensorDictModule(self.loc_scale, in_keys=[OBSERVATION], out_keys=[LOC, SCALE])
         self._actor = ProbabilisticActor(
             module,
@@ -143,3 +155,5 @@ class GaussianEncoder(nn.Module):
         head.weight.zero_()
         head.bias[: self.latent_dim].zero_()
         head.bias[self.latent_dim :].fill_(_PRIOR_SCALE_BIAS)
+        if self.loc_scale.raw_scale is not None:
+            self.loc_scale.raw_scale.fill_(_PRIOR_SCALE_BIAS)

@@ -133,7 +133,8 @@ class PPOConfig(Config):
 PRESETS: dict[str, dict[str, object]] = {
     # The GoRL encoder as the official code ran it (stage 0; later stages override clip and penalty).
     "paper": {},
-    # Gaussian PPO with MuJoCo Playground's dm_control defaults (anchors: MuJoCo Playground brax_ppo_config).
+    # Gaussian PPO with MuJoCo Playground's dm_control defaults (brax_ppo_config in
+    # google-deepmind/mujoco_playground, mujoco_playground/config/dm_control_suite_params.py).
     "playground": {"clip_epsilon": 0.3, "lr": 1e-3, "penalty_coef": 0.0},
     # Gaussian PPO as the paper's baseline ran it.
     "paper-ppo": {"clip_epsilon": 0.1, "lr": 3e-4, "penalty_coef": 0.0},
