@@ -69,6 +69,14 @@ VARIANTS: dict[str, tuple[Any, ...]] = {
         "TorchRL's recipe in gorl, without gradient clipping",
         {"hidden": [64, 64], "activation": "tanh", "state_scale": False},
     ),
+    "rollout-128": (
+        {"rollout_length": 128, "unroll_length": 128, "num_minibatches": 16},
+        "8 envs x 128 steps per iteration (updates twice as often, same updates per sample)",
+    ),
+    "rollout-128-no-clip": (
+        {"rollout_length": 128, "unroll_length": 128, "num_minibatches": 16, "max_grad_norm": 1e6},
+        "8 envs x 128 steps per iteration, no gradient clipping",
+    ),
     "recipe-nets-anneal": (
         {"anneal_lr": True, "critic_hidden": [64, 64], "critic_activation": "tanh"},
         "both 64x64 tanh nets and lr decay",
