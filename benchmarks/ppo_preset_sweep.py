@@ -77,6 +77,10 @@ VARIANTS: dict[str, tuple[Any, ...]] = {
         {"rollout_length": 128, "unroll_length": 128, "num_minibatches": 16, "max_grad_norm": 1e6},
         "8 envs x 128 steps per iteration, no gradient clipping",
     ),
+    "penalty-1e-3": (
+        {"penalty_coef": 1e-3},
+        "GoRL's latent penalty (1e-3) on Gaussian PPO: keeps latents off saturation",
+    ),
     "recipe-nets-anneal": (
         {"anneal_lr": True, "critic_hidden": [64, 64], "critic_activation": "tanh"},
         "both 64x64 tanh nets and lr decay",

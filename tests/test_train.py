@@ -61,43 +61,12 @@ def test_a_run_writes_its_directory(tmp_path):
     assert json.loads((tmp_path / "summary.json").read_text())["final_return"] == summary["final_return"]
 
 
-class _Kill(Exception):
-    pass
-
-
-@pytest.mark.parametrize("kill_at", ["iteration", "refit"])
-def test_a_killed_run_resumes_to_the_same_numbers(tmp_path, monkeypatch, kill_at):
+@pytest.mark.parametrize(("kill_at", "nth"), [("iteration", 5), ("refit", 2)])
+def test_a_killed_run_resumes_to_the_same_numbers(tmp_path, monkeypatch, resume_check, kill_at, nth):
+    kill_and_resume, _ = resume_check
     ref = Trainer(TrainConfig(**TINY), tmp_path / "ref").run()
-
-    trainer = Trainer(TrainConfig(**TINY), tmp_path / "b")
-    calls = {"n": 0}
-    if kill_at == "iteration":  # dies inside the 5th iteration, after 4 (in stage 2)
-        original = trainer.learner.iterate
-
-        def dying():
-            calls["n"] += 1
-            if calls["n"] == 5:
-                raise _Kill
-            return original()
-
-        monkeypatch.setattr(trainer.learner, "iterate", dying)
-    else:  # dies inside the second decoder refit
-        import gorl.algos.schedule as schedule_mod
-
-        original_fit = schedule_mod.fit_decoder
-
-        def dying_fit(*a, **k):
-            calls["n"] += 1
-            if calls["n"] == 2:
-                raise _Kill
-            return original_fit(*a, **k)
-
-        monkeypatch.setattr(schedule_mod, "fit_decoder", dying_fit)
-    with pytest.raises(_Kill):
-        trainer.run()
-    monkeypatch.undo()
-    torch.manual_seed(12345)  # a different process state must not matter: the checkpoint restores it
-    resumed = Trainer.resume(tmp_path / "b").run()
+    # dies inside the 5th iteration (stage 2) or inside the second decoder refit
+    resumed = kill_and_resume(TrainConfig(**TINY), tmp_path / "b", monkeypatch, kill_at=kill_at, nth=nth)
     assert resumed["final_return"] == ref["final_return"]
     assert resumed["best_return"] == ref["best_return"]
     assert _numbers(tmp_path / "b") == _numbers(tmp_path / "ref")
@@ -188,7 +157,7 @@ def test_a_typo_anywhere_fails_before_any_env_is_built(tmp_path, monkeypatch):
         ({"schedule": {**TINY["schedule"], "stage_overrides": [{"clip_epsilom": 0.2}]}}, "clip_epsilom"),
         (
             {"schedule": {**TINY["schedule"], "stage_overrides": [{}, {"num_envs": 8}]}},
-            "num_envs cannot change",
+            "may not change num_envs",
         ),
         ({"schedule": {**TINY["schedule"], "stage_overrides": [{"clip_epsilon": 2.0}]}}, "clip_epsilon"),
         ({"schedule": {**TINY["schedule"], "decoder_options": {"hiden": [8]}}}, "hiden"),

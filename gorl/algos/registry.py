@@ -14,7 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from gorl.config import Config
+from gorl.config import Config, with_overrides
 from gorl.interfaces.optimizer import LatentOptimizer
 from gorl.registry import Registry
 
@@ -36,14 +36,10 @@ class OptimizerSpec:
 
     def check_overrides(self, base: Any, overrides: Mapping[str, Any], where: str) -> None:
         """Raises unless ``overrides`` name only mutable fields and give ``base`` a valid config."""
-        mutable: frozenset[str] = getattr(self.config, "MUTABLE", frozenset())
-        fixed = sorted(set(overrides) - mutable)
-        if fixed:
-            raise ValueError(
-                f"{where}: {', '.join(fixed)} cannot change during a run (only "
-                f"{', '.join(sorted(mutable)) or 'nothing'} can)"
-            )
-        self.config.model_validate({**base.model_dump(), **overrides})
+        try:
+            with_overrides(base, overrides, getattr(self.config, "MUTABLE", frozenset()))
+        except ValueError as e:
+            raise ValueError(f"{where}: {e}") from e
 
 
 REGISTRY: Registry[OptimizerSpec] = Registry("optimizer", "gorl.optimizers")

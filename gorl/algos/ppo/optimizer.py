@@ -18,6 +18,7 @@ from gorl.algos.guards import NonFiniteError, check_finite
 from gorl.algos.ppo import functional as F
 from gorl.algos.ppo.config import PPOConfig
 from gorl.algos.rollout import Rollout
+from gorl.config import with_overrides
 from gorl.interfaces.env import BatchedEnv
 from gorl.interfaces.latent_policy import gaussian_entropy, gaussian_log_prob
 from gorl.nn import ACTIVATIONS, mlp, reinit_
@@ -59,15 +60,7 @@ class PPOLatentOptimizer:
 
         ``stage_end`` (env steps) is where the learning rates reach 0 when ``anneal_lr`` is on.
         """
-        overrides = overrides or {}
-        fixed = sorted(set(overrides) - PPOConfig.MUTABLE)
-        if fixed:
-            raise ValueError(
-                f"stage overrides may not change {', '.join(fixed)} (they shape networks, envs or storage); "
-                f"changeable: {', '.join(sorted(PPOConfig.MUTABLE))}"
-            )
-        self.config = self.base_config.model_copy(update=overrides)
-        PPOConfig.model_validate(self.config.model_dump())  # overrides obey the same bounds
+        self.config = with_overrides(self.base_config, overrides, PPOConfig.MUTABLE)
         self.policy = policy
         policy.decoder.requires_grad_(False)
         if self.config.reset_critic and self.iterations > 0:

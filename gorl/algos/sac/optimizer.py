@@ -47,6 +47,7 @@ from gorl.algos.guards import NonFiniteError, check_finite
 from gorl.algos.rollout import Rollout
 from gorl.algos.sac.config import SACConfig
 from gorl.algos.sac.networks import DecodeSquash, q_network, sac_actor
+from gorl.config import with_overrides
 from gorl.interfaces.env import BatchedEnv
 from gorl.interfaces.keys import ACTION, DONE, LATENT, NEXT, OBSERVATION, REWARD, TERMINATED
 from gorl.nn import reinit_
@@ -126,14 +127,7 @@ class SACLatentOptimizer:
         """Targets ``policy.encoder``; applies this stage's ``overrides``; rebuilds the loss around the
         bound encoder (and decoder), carrying the critics over unless a latent-critic refit resets them;
         fresh Adam state for the encoder. ``stage_end`` is recorded only (SAC has no per-stage schedule)."""
-        overrides = overrides or {}
-        fixed = sorted(set(overrides) - SACConfig.MUTABLE)
-        if fixed:
-            raise ValueError(
-                f"stage overrides may not change {', '.join(fixed)} (they shape networks, envs or storage); "
-                f"changeable: {', '.join(sorted(SACConfig.MUTABLE))}"
-            )
-        self.config = SACConfig.model_validate({**self.base_config.model_dump(), **overrides})
+        self.config = with_overrides(self.base_config, overrides, SACConfig.MUTABLE)
         c = self.config
         policy.decoder.requires_grad_(False)
         snapshot = _decoder_snapshot(policy.decoder)
