@@ -81,6 +81,10 @@ VARIANTS: dict[str, tuple[Any, ...]] = {
         {"penalty_coef": 1e-3},
         "GoRL's latent penalty (1e-3) on Gaussian PPO: keeps latents off saturation",
     ),
+    "vecnorm": (
+        {"obs_norm_eps": 1e-2, "obs_clip": 10.0},
+        "TorchRL VecNorm's std floor (eps 1e-2) and clip at 10",
+    ),
     "recipe-nets-anneal": (
         {"anneal_lr": True, "critic_hidden": [64, 64], "critic_activation": "tanh"},
         "both 64x64 tanh nets and lr decay",

@@ -28,12 +28,21 @@ class Rollout:
         env: the batched training env.
         device: where the policy and the returned tensors live.
         normalize_observations: keep running statistics and normalise what the policy sees.
+        norm_eps, norm_clip: ``(x - mean) / sqrt(var + norm_eps)``, then clipped to +-``norm_clip``.
     """
 
-    def __init__(self, env: BatchedEnv, device: torch.device, *, normalize_observations: bool) -> None:
+    def __init__(
+        self,
+        env: BatchedEnv,
+        device: torch.device,
+        *,
+        normalize_observations: bool,
+        norm_eps: float = 1e-6,
+        norm_clip: float | None = None,
+    ) -> None:
         self.env, self.device = env, device
         self.normalize_observations = normalize_observations
-        self.norm = RunningNorm(env.obs_dim).to(device)
+        self.norm = RunningNorm(env.obs_dim, eps=norm_eps, clip=norm_clip).to(device)
         self.env_steps = 0
         self._td: Any = None
         self._ep_return = torch.zeros(env.num_envs, dtype=torch.float64, device=device)

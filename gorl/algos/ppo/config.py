@@ -71,6 +71,10 @@ class PPOConfig(Config):
     )
     penalty_coef: float = Field(5e-4, ge=0.0, description="lambda of the latent penalty toward N(0, I)")
     normalize_observations: bool = Field(True, description="running mean/std observation normalisation")
+    obs_norm_eps: float = Field(
+        1e-6, gt=0.0, description="(obs - mean) / sqrt(var + eps); TorchRL's VecNorm uses 1e-2 (a std floor)"
+    )
+    obs_clip: float | None = Field(None, gt=0.0, description="normalised observations clipped to +-this")
     normalize_advantage: bool = Field(True, description="advantages to zero mean, unit std per minibatch")
     critic_hidden: list[int] = Field(default=[256] * 5, min_length=1, description="critic MLP widths")
     critic_activation: Literal["silu", "tanh", "relu"] = Field("silu", description="critic activation")

@@ -40,7 +40,13 @@ class PPOLatentOptimizer:
             raise ValueError(f"env obs_dim={env.obs_dim} but the encoder expects {policy.encoder.obs_dim}")
         self.env, self.config, self.base_config = env, config, config
         self.device = next(policy.encoder.parameters()).device
-        self.rollout = Rollout(env, self.device, normalize_observations=config.normalize_observations)
+        self.rollout = Rollout(
+            env,
+            self.device,
+            normalize_observations=config.normalize_observations,
+            norm_eps=config.obs_norm_eps,
+            norm_clip=config.obs_clip,
+        )
         self.critic = mlp(env.obs_dim, config.critic_hidden, 1, ACTIVATIONS[config.critic_activation]).to(
             self.device
         )
