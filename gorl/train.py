@@ -209,7 +209,7 @@ class Trainer:
         assert name is not None
         options = self.schedule.decoder_options if name == self.schedule.decoder else {}
         decoder = decoders.make(name, obs_dim=self.env.obs_dim, action_dim=self.env.action_dim, **options)
-        return decoder.to(torch.device(self.config.device))  # type: ignore[attr-defined, no-any-return]
+        return decoder.to(self.device)  # type: ignore[attr-defined, no-any-return]
 
     def _eval_returns(self) -> torch.Tensor:
         """Deterministic returns ``(eval_envs,)`` of the current policy, from the fixed start states."""

@@ -131,14 +131,12 @@ def resolve(config: TrainConfig) -> RunPlan:
     schedule = ScheduleConfig.model_validate(_merge(spec.schedule, config.schedule))
     for k, overrides in enumerate(schedule.stage_overrides):
         opt_spec.check_overrides(opt_config, overrides, f"schedule.stage_overrides[{k}]")
-    for name in {schedule.initial_decoder, schedule.decoder} - {None}:
-        decoders.REGISTRY.get(name)  # type: ignore[arg-type]
-    if schedule.decoder is not None:  # the decoder's options, checked on a small instance
+    decoders.REGISTRY.get(schedule.initial_decoder)
+    if schedule.decoder is not None:  # the name and the decoder's options, checked on a small instance
         try:
             decoders.make(schedule.decoder, obs_dim=2, action_dim=2, **schedule.decoder_options)
         except (ValueError, TypeError) as e:
             raise ValueError(f"schedule.decoder_options for {schedule.decoder!r}: {e}") from e
-    encoders.REGISTRY.get(spec.encoder)
     try:
         encoders.make(spec.encoder, obs_dim=2, latent_dim=2, **config.encoder)
     except (ValueError, TypeError) as e:

@@ -37,24 +37,15 @@ TINY = {
 }
 
 
-def _numbers(out):
-    """Every metrics line without wall-clock fields."""
-    lines = [json.loads(s) for s in (out / "metrics.jsonl").read_text().splitlines()]
-    for rec in lines:
-        for k in [k for k in rec if "wall" in k or k == "seconds"]:
-            rec.pop(k)
-    return lines
-
-
-def test_a_run_writes_its_directory(tmp_path):
+def test_a_run_writes_its_directory(tmp_path, numbers):
     summary = Trainer(TrainConfig(**TINY), tmp_path).run()
     assert summary["env_steps"] == 640
     cfg = json.loads((tmp_path / "config.json").read_text())
     assert cfg["train"]["method"] == "gorl-fm" and cfg["schedule"]["decoder"] == "flow"
     assert cfg["optimizer_name"] == "ppo" and cfg["optimizer"]["rollout_length"] == 20
-    kinds = [r["kind"] for r in _numbers(tmp_path)]
+    kinds = [r["kind"] for r in numbers(tmp_path)]
     assert kinds.count("iteration") == 8 and kinds.count("refit") == 3 and kinds.count("eval") == 2
-    refits = [r for r in _numbers(tmp_path) if r["kind"] == "refit"]
+    refits = [r for r in numbers(tmp_path) if r["kind"] == "refit"]
     assert all(r["fit_steps"] == 20 and r["pairs"] == 256 for r in refits)
     ckpt = load_checkpoint(tmp_path / "checkpoint.pt")
     assert ckpt["optimizer"]["rollout"]["env_steps"] == 640 and ckpt["schedule_state"]["stage"] == 4
@@ -62,14 +53,14 @@ def test_a_run_writes_its_directory(tmp_path):
 
 
 @pytest.mark.parametrize(("kill_at", "nth"), [("iteration", 5), ("refit", 2)])
-def test_a_killed_run_resumes_to_the_same_numbers(tmp_path, monkeypatch, resume_check, kill_at, nth):
-    kill_and_resume, _ = resume_check
+def test_a_killed_run_resumes_to_the_same_numbers(tmp_path, monkeypatch, resume_check, numbers, kill_at, nth):
+    kill_and_resume = resume_check
     ref = Trainer(TrainConfig(**TINY), tmp_path / "ref").run()
     # dies inside the 5th iteration (stage 2) or inside the second decoder refit
     resumed = kill_and_resume(TrainConfig(**TINY), tmp_path / "b", monkeypatch, kill_at=kill_at, nth=nth)
     assert resumed["final_return"] == ref["final_return"]
     assert resumed["best_return"] == ref["best_return"]
-    assert _numbers(tmp_path / "b") == _numbers(tmp_path / "ref")
+    assert numbers(tmp_path / "b") == numbers(tmp_path / "ref")
 
 
 def test_a_nan_in_observations_stops_the_run_and_keeps_the_last_checkpoint(tmp_path, monkeypatch):
@@ -136,12 +127,12 @@ def test_resume_refuses_config_changes(tmp_path, capsys):
     assert "cannot change it" in capsys.readouterr().err
 
 
-def test_the_warp_backend_trains_through_the_same_trainer(tmp_path):
+def test_the_warp_backend_trains_through_the_same_trainer(tmp_path, numbers):
     pytest.importorskip("mujoco_warp")
     cfg = {**TINY, "method": "ppo", "backend": "warp", "total_steps": 160, "eval_every": 160}
     summary = Trainer(TrainConfig(**cfg), tmp_path).run()
     assert summary["env_steps"] == 160
-    iterations = [r for r in _numbers(tmp_path) if r["kind"] == "iteration"]
+    iterations = [r for r in numbers(tmp_path) if r["kind"] == "iteration"]
     assert len(iterations) == 2 and all(r["kl_approx"] == r["kl_approx"] for r in iterations)  # not NaN
     assert summary["final_return"] is not None and 0.0 < summary["final_return"] <= 50.0  # 50-step episodes
 
