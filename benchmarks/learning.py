@@ -50,7 +50,7 @@ def run_one(job: tuple[str, str, int, argparse.Namespace]) -> dict:
                 task=task,
                 method=method,
                 seed=seed,
-                total_steps=args.total_steps,
+                total_steps=steps_for(args, task),
                 eval_every=args.eval_every,
                 eval_envs=args.eval_envs,
                 progress=False,
@@ -84,19 +84,27 @@ def _mean_std(values: list[float]) -> str:
     return f"{statistics.mean(values):.1f} +- {std:.1f}"
 
 
+def steps_for(args: argparse.Namespace, task: str) -> int:
+    """The env-step budget of ``task``: its ``--task-steps`` entry, else ``--total-steps``."""
+    return int(dict(x.split("=") for x in args.task_steps).get(task, args.total_steps))
+
+
 def table(args: argparse.Namespace) -> str:
     """The Markdown report of every finished run."""
     runs = _runs(args.results)
+    per_task = f" --task-steps {' '.join(args.task_steps)}" if args.task_steps else ""
     cmd = (
         f"python benchmarks/learning.py --name {args.name} --tasks {' '.join(args.tasks)} --methods "
         f"{' '.join(args.methods)} --seeds {' '.join(map(str, args.seeds))} --total-steps {args.total_steps}"
+        f"{per_task}"
     )
+    budgets = ", ".join(f"{t} {steps_for(args, t):,}" for t in args.tasks)
     lines = [
         f"# CPU learning benchmark: {args.name}",
         "",
         f"`{cmd}`",
         "",
-        f"{args.total_steps:,} env steps per run, the methods' `cpu` settings (`gorl train` defaults on a "
+        f"Env steps per run: {budgets}; the methods' `cpu` settings (`gorl train` defaults on a "
         f"CPU), {args.eval_envs} deterministic 1000-step evaluation episodes from fixed start states every "
         f"{args.eval_every:,} steps; one torch thread per run, {args.parallel} runs at a time on a "
         f"{os.cpu_count()}-core machine. Final: the last evaluation; best: the best one. Training env "
@@ -181,6 +189,13 @@ def main() -> None:
     ap.add_argument("--methods", nargs="+", default=["ppo", "gorl-fm", "gorl-diff"])
     ap.add_argument("--seeds", nargs="+", type=int, default=[0, 1, 2])
     ap.add_argument("--total-steps", type=int, default=501_760)
+    ap.add_argument(
+        "--task-steps",
+        nargs="*",
+        default=[],
+        metavar="TASK=STEPS",
+        help="per-task budgets over --total-steps",
+    )
     ap.add_argument("--eval-every", type=int, default=50_176)
     ap.add_argument("--eval-envs", type=int, default=8)
     ap.add_argument("--parallel", type=int, default=2)

@@ -142,8 +142,8 @@ def parser() -> argparse.ArgumentParser:
     tr.add_argument("--task", help="dm_control domain-task, e.g. cheetah-run")
     tr.add_argument(
         "--method",
-        help="ppo, gorl-fm, gorl-diff, sac, gorl-sac-fm, gorl-sac-diff, gorl-<decoder>, gorl-sac-<decoder> "
-        "(gorl list shows all)",
+        help="ppo, gorl-fm, gorl-diff, sac, gorl-sac-fm, gorl-sac-diff, fpo, dppo, gorl-<decoder>, "
+        "gorl-sac-<decoder> (gorl list shows all)",
     )
     tr.add_argument("--total-steps", dest="total_steps", type=int, help="env-step budget")
     tr.add_argument("--seed", type=int)

@@ -8,6 +8,8 @@ overrides, encoder resets). It has two scales: ``paper`` (the official GPU-scale
 * ``gorl-<decoder>`` (``gorl-fm`` = flow, ``gorl-diff`` = diffusion): GoRL with PPO on the encoder.
 * ``sac``: Gaussian (tanh-normal) SAC: identity decoder, one stage.
 * ``gorl-sac-<decoder>`` (``gorl-sac-fm``, ``gorl-sac-diff``): GoRL with SAC on the encoder.
+* ``fpo``, ``dppo``: the paper's generative baselines: a flow policy trained in action space (FPO's
+  CFM-loss ratios, DPPO's per-step denoising ratios), driven by the parameter-free prior encoder.
 
 ``gorl-<d>`` and ``gorl-sac-<d>`` work for any registered decoder ``d``. Users register more with
 ``register(name)`` on a function ``(scale) -> MethodSpec``.
@@ -70,6 +72,22 @@ def _sac(scale: Scale) -> MethodSpec:
     return MethodSpec(
         "sac", scale, {"penalty_coef": 0.0, "regularizer": "action_entropy"}, schedule=ONE_STAGE
     )
+
+
+# a flow policy trained directly: the prior as encoder, the flow from the start, no refits
+FLOW_POLICY: dict[str, Any] = {**ONE_STAGE, "initial_decoder": "flow"}
+
+
+@register("fpo")
+def _fpo(scale: Scale) -> MethodSpec:
+    """FPO: PPO on a flow policy with ratios from conditional flow-matching losses (one stage)."""
+    return MethodSpec("fpo", scale, encoder="prior", schedule=FLOW_POLICY)
+
+
+@register("dppo")
+def _dppo(scale: Scale) -> MethodSpec:
+    """DPPO: PPO over the flow's denoising chain, one ratio per step (one stage)."""
+    return MethodSpec("dppo", scale, encoder="prior", schedule=FLOW_POLICY)
 
 
 def _gorl_ppo(decoder: str, scale: Scale) -> MethodSpec:

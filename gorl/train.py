@@ -205,9 +205,10 @@ class Trainer:
         self._log(record)
 
     def _make_decoder(self, name: str | None) -> GenerativeDecoder:
-        """A freshly initialised decoder ``name`` on the run's device (options only for the schedule's)."""
+        """A freshly initialised decoder ``name`` on the run's device (``decoder_options`` go to the decoder
+        that is fitted, or to the initial one when none is)."""
         assert name is not None
-        options = self.schedule.decoder_options if name == self.schedule.decoder else {}
+        options = self.schedule.decoder_options if name == self.schedule.options_for else {}
         decoder = decoders.make(name, obs_dim=self.env.obs_dim, action_dim=self.env.action_dim, **options)
         return decoder.to(self.device)  # type: ignore[attr-defined, no-any-return]
 

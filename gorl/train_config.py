@@ -132,11 +132,11 @@ def resolve(config: TrainConfig) -> RunPlan:
     for k, overrides in enumerate(schedule.stage_overrides):
         opt_spec.check_overrides(opt_config, overrides, f"schedule.stage_overrides[{k}]")
     decoders.REGISTRY.get(schedule.initial_decoder)
-    if schedule.decoder is not None:  # the name and the decoder's options, checked on a small instance
-        try:
-            decoders.make(schedule.decoder, obs_dim=2, action_dim=2, **schedule.decoder_options)
-        except (ValueError, TypeError) as e:
-            raise ValueError(f"schedule.decoder_options for {schedule.decoder!r}: {e}") from e
+    # the name and the options of the decoder they configure, checked on a small instance
+    try:
+        decoders.make(schedule.options_for, obs_dim=2, action_dim=2, **schedule.decoder_options)
+    except (ValueError, TypeError) as e:
+        raise ValueError(f"schedule.decoder_options for {schedule.options_for!r}: {e}") from e
     try:
         encoders.make(spec.encoder, obs_dim=2, latent_dim=2, **config.encoder)
     except (ValueError, TypeError) as e:

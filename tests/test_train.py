@@ -112,7 +112,8 @@ def test_cli_sets_and_errors(tmp_path, capsys):
 
 def test_cli_trains_and_resumes_a_finished_run(tmp_path, capsys):
     cfg = tmp_path / "tiny.json"
-    cfg.write_text(json.dumps({**TINY, "method": "ppo", "total_steps": 160}))
+    # ppo fits no decoder: options for one would configure its identity decoder, which takes none
+    cfg.write_text(json.dumps({**TINY, "method": "ppo", "total_steps": 160, "schedule": {}}))
     out = tmp_path / "run"
     assert main(["train", "--config", str(cfg), "--out", str(out), "--no-progress"]) == 0
     assert "results:" in capsys.readouterr().out
@@ -129,7 +130,7 @@ def test_resume_refuses_config_changes(tmp_path, capsys):
 
 def test_the_warp_backend_trains_through_the_same_trainer(tmp_path, numbers):
     pytest.importorskip("mujoco_warp")
-    cfg = {**TINY, "method": "ppo", "backend": "warp", "total_steps": 160, "eval_every": 160}
+    cfg = {**TINY, "method": "ppo", "schedule": {}, "backend": "warp", "total_steps": 160, "eval_every": 160}
     summary = Trainer(TrainConfig(**cfg), tmp_path).run()
     assert summary["env_steps"] == 160
     iterations = [r for r in numbers(tmp_path) if r["kind"] == "iteration"]
@@ -182,7 +183,9 @@ def test_resuming_a_gorl_0_1_run_says_why_not(tmp_path, capsys):
 
 
 def test_checkpoints_every_n_env_steps(tmp_path, monkeypatch):
-    trainer = Trainer(TrainConfig(**{**TINY, "method": "ppo", "checkpoint_every_steps": 160}), tmp_path)
+    trainer = Trainer(
+        TrainConfig(**{**TINY, "method": "ppo", "schedule": {}, "checkpoint_every_steps": 160}), tmp_path
+    )
     written = []
     original = trainer._checkpoint
 

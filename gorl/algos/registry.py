@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from gorl.config import Config, with_overrides
 from gorl.interfaces.optimizer import LatentOptimizer
@@ -26,6 +26,7 @@ class OptimizerSpec:
     build: Callable[..., Any]
     config: type[Config]
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    trains: Literal["encoder", "decoder"] = "encoder"  # the part of the composite whose weights change
 
     def resolve(self, preset: str | None, overrides: Mapping[str, Any] | None = None) -> Any:
         """The validated config: the model's defaults < ``preset`` < ``overrides``."""
@@ -46,14 +47,22 @@ REGISTRY: Registry[OptimizerSpec] = Registry("optimizer", "gorl.optimizers")
 
 
 def register(
-    name: str, *, config: type[Config], presets: Mapping[str, Mapping[str, Any]] | None = None
+    name: str,
+    *,
+    config: type[Config],
+    presets: Mapping[str, Mapping[str, Any]] | None = None,
+    trains: Literal["encoder", "decoder"] = "encoder",
 ) -> Callable[[Any], Any]:
-    """Decorator: registers an optimiser class or factory ``(env, policy, config)`` under ``name``."""
+    """Decorator: registers an optimiser class or factory ``(env, policy, config)`` under ``name``.
+
+    ``trains``: ``"encoder"`` for a latent optimiser (the decoder frozen, GoRL's encoder phase);
+    ``"decoder"`` for an action-space optimiser that trains the decoder itself (FPO, DPPO).
+    """
 
     def add(build: Any) -> Any:
         if "num_envs" not in config.model_fields:
             raise TypeError(f"optimizer {name!r}: its config {config.__name__} needs a num_envs field")
-        REGISTRY.add(name, OptimizerSpec(build, config, dict(presets or {})))
+        REGISTRY.add(name, OptimizerSpec(build, config, dict(presets or {}), trains))
         return build
 
     return add

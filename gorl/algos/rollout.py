@@ -64,8 +64,9 @@ class Rollout:
         """Runs ``policy`` for ``steps`` steps of every env.
 
         Returns raw (unnormalised) observations and ``policy.act``'s outputs, each ``(N, steps, ...)``:
-        ``obs``, ``latent``, ``log_prob``, ``raw_action``, ``action``, ``next_obs`` (the true next
-        observation, before any reset), ``reward``, ``done``, ``terminated`` (bools). ``count=False``
+        ``obs``, ``latent``, ``log_prob``, ``raw_action``, ``action`` and any other key ``act`` returns
+        (e.g. DPPO's denoising chain), ``next_obs`` (the true next observation, before any reset),
+        ``reward``, ``done``, ``terminated`` (bools). ``count=False``
         leaves the env-step count and the episode returns alone (decoder data is not training data).
         """
         if self._td is None:
@@ -95,8 +96,8 @@ class Rollout:
             reward = nxt[REWARD].reshape(n).to(self.device)
             done = nxt[DONE].reshape(n).to(self.device)
             out["obs"].append(obs.to(self.device))
-            for k in ("latent", "log_prob", "raw_action", "action"):
-                out[k].append(act[k])
+            for k, v in act.items():
+                out.setdefault(k, []).append(v)
             out["next_obs"].append(nxt[OBSERVATION].to(self.device))
             out["reward"].append(reward)
             out["done"].append(done)

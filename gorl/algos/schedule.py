@@ -40,7 +40,8 @@ class ScheduleConfig(Config):
         "flow", description="decoder fitted from stage 1 on; None: the initial decoder throughout"
     )
     decoder_options: dict[str, Any] = Field(
-        default_factory=dict, description="options of the decoder's config"
+        default_factory=dict,
+        description="options of the fitted decoder's config (of the initial decoder when none is fitted)",
     )
     decoder_pairs: int = Field(65536, ge=16, description="on-policy (obs, action) pairs collected per refit")
     fit: FitConfig = Field(default_factory=lambda: FitConfig(), description="decoder training settings")
@@ -66,6 +67,11 @@ class ScheduleConfig(Config):
         if any(f <= 0 for f in self.stage_fractions) or abs(sum(self.stage_fractions) - 1.0) > 1e-6:
             raise ValueError(f"stage_fractions must be positive and sum to 1, got {self.stage_fractions}")
         return self
+
+    @property
+    def options_for(self) -> str:
+        """The decoder that ``decoder_options`` configure."""
+        return self.decoder if self.decoder is not None else self.initial_decoder
 
     def at(self, values: list[Any], stage: int) -> Any:
         """``values[stage]``, the last value repeating."""

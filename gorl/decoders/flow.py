@@ -132,6 +132,11 @@ class FlowDecoder(nn.Module):
         cfg = self.config
         self.net = TimeConditionedMLP(action_dim, obs_dim, cfg.time_embed_dim, cfg.hidden, action_dim)
 
+    @property
+    def steps(self) -> int:
+        """Euler steps of ``decode``."""
+        return self.config.steps
+
     def velocity(self, x: Tensor, t: Tensor, obs: Tensor) -> Tensor:
         """The learned velocity ``v(x (N, D), t (N,), obs (N, obs_dim)) -> (N, D)``."""
         return self.net(x, t, obs)

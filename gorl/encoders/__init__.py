@@ -32,5 +32,6 @@ def make(name: str, *, obs_dim: int, latent_dim: int, **options: Any) -> LatentP
 
 
 from gorl.encoders import gaussian as _gaussian  # noqa: E402,F401
+from gorl.encoders import prior as _prior  # noqa: E402,F401
 
 __all__ = ["REGISTRY", "LatentPolicy", "make", "names", "register"]

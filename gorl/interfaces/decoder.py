@@ -50,3 +50,16 @@ class GenerativeDecoder(ModuleLike, Protocol):
     def reset_parameters(self) -> None:
         """Re-initialises every learnable parameter (a no-op when ``trainable`` is False)."""
         ...
+
+
+@runtime_checkable
+class VelocityDecoder(GenerativeDecoder, Protocol):
+    """A flow decoder: ``decode`` Euler-integrates ``velocity`` over ``steps`` steps from t = 1 (x = z) to
+    t = 0, ``x <- x - velocity(x, t_k, obs) / steps`` at ``t_k = 1 - k / steps``. FPO and DPPO train its
+    velocity field directly in action space."""
+
+    steps: int
+
+    def velocity(self, x: Tensor, t: Tensor, obs: Tensor) -> Tensor:
+        """``v(x (N, D), t (N,), obs (N, obs_dim)) -> (N, D)``."""
+        ...

@@ -195,8 +195,9 @@ def check_latent_policy(
     pen = enc.prior_penalty(obs)
     if pen.shape != () or not torch.isfinite(pen):
         raise AssertionError(f"prior_penalty must be a finite scalar, got {pen}")
-    grads = torch.autograd.grad(pen, [p for p in enc.parameters() if p.requires_grad], allow_unused=True)
-    if all(g is None for g in grads):
+    params = [p for p in enc.parameters() if p.requires_grad]
+    # an encoder without parameters (the prior itself) has nothing for the penalty to reach
+    if params and all(g is None for g in torch.autograd.grad(pen, params, allow_unused=True)):
         raise AssertionError("prior_penalty has no gradient path to the encoder's parameters")
     enc.reset_to_prior()
     prior = enc.distribution(obs)

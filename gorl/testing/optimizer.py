@@ -20,8 +20,12 @@ from gorl.interfaces.optimizer import LatentOptimizer
 def _setup(name: str, config: Any, task: str, seed: int) -> tuple[Any, CompositePolicy, Any]:
     torch.manual_seed(seed)
     env = make_env(task, config.num_envs, seed=seed, episode_length=20)
-    encoder = encoders.make("gaussian", obs_dim=env.obs_dim, latent_dim=env.action_dim, hidden=[16, 16])
-    # a trainable decoder, so the check can see that the optimiser leaves it alone
+    if algos.spec(name).trains == "encoder":
+        encoder = encoders.make("gaussian", obs_dim=env.obs_dim, latent_dim=env.action_dim, hidden=[16, 16])
+    else:  # an action-space optimiser: its policy is the flow driven by the prior
+        encoder = encoders.make("prior", obs_dim=env.obs_dim, latent_dim=env.action_dim)
+    # a trainable decoder, so the check can see that a latent optimiser leaves it alone (and an
+    # action-space one trains it)
     decoder = decoders.make("flow", obs_dim=env.obs_dim, action_dim=env.action_dim, hidden=[16, 16])
     policy = CompositePolicy(encoder, decoder, env.action_low, env.action_high)
     return env, policy, algos.make(name, env, policy, config)
@@ -43,7 +47,8 @@ def check_latent_optimizer(
     """Checks registered optimiser ``name`` (its config: ``preset`` < ``overrides``; keep it small).
 
     Properties: protocol membership; ``bind`` then ``iterate`` raises ``env_steps`` and returns finite
-    float metrics; the encoder's weights change and the decoder's do not; ``decoder_data(pairs)``
+    float metrics; the weights of the part the optimiser trains (``spec(name).trains``: the encoder, or
+    the decoder for action-space optimisers) change and the other part's do not; ``decoder_data(pairs)``
     gives at most ``pairs`` finite pairs of the right widths, raw actions within the config's
     ``raw_action_clip`` if it has one, without counting env steps; ``state_dict`` round trip: a fresh
     optimiser loaded from a snapshot continues exactly like the original (metrics and weights equal
@@ -63,10 +68,16 @@ def check_latent_optimizer(
     for k, v in metrics.items():
         if not isinstance(v, float) or not math.isfinite(v):
             raise AssertionError(f"iterate() metric {k!r} is {v!r}, not a finite float")
-    if all(torch.equal(a, b) for a, b in zip(enc0, _params(policy.encoder), strict=True)):
-        raise AssertionError("iterate() did not change the encoder's weights")
-    if not all(torch.equal(a, b) for a, b in zip(dec0, _params(policy.decoder), strict=True)):
-        raise AssertionError("iterate() changed the decoder's weights: the decoder must stay frozen")
+    trained, frozen = ("encoder", "decoder") if spec.trains == "encoder" else ("decoder", "encoder")
+    before = {"encoder": enc0, "decoder": dec0}
+    if all(
+        torch.equal(a, b) for a, b in zip(before[trained], _params(getattr(policy, trained)), strict=True)
+    ):
+        raise AssertionError(f"iterate() did not change the {trained}'s weights")
+    if not all(
+        torch.equal(a, b) for a, b in zip(before[frozen], _params(getattr(policy, frozen)), strict=True)
+    ):
+        raise AssertionError(f"iterate() changed the {frozen}'s weights: the {frozen} must stay frozen")
     steps = learner.env_steps
     obs, act = learner.decoder_data(pairs)
     if learner.env_steps != steps:
@@ -82,12 +93,13 @@ def check_latent_optimizer(
     # round trip: snapshot, continue; a fresh optimiser loaded from the snapshot must continue alike
     snapshot = copy.deepcopy(learner.state_dict())
     enc_state, rng = copy.deepcopy(policy.encoder.state_dict()), torch.get_rng_state()
+    dec_state = copy.deepcopy(policy.decoder.state_dict())
     steps_at_snapshot = learner.env_steps
-    ref_metrics, ref_enc = learner.iterate(), _params(policy.encoder)
+    ref_metrics, ref_weights = learner.iterate(), _params(policy.encoder) + _params(policy.decoder)
     _, policy2, learner2 = _setup(
         name, config, task, seed + 1
     )  # different seed: all must come from the state
-    policy2.decoder.load_state_dict(policy.decoder.state_dict())
+    policy2.decoder.load_state_dict(dec_state)
     policy2.encoder.load_state_dict(enc_state)
     learner2.bind(policy2, {})
     learner2.load_state_dict(snapshot)
@@ -103,5 +115,6 @@ def check_latent_optimizer(
             k: (ref_metrics.get(k), metrics2.get(k)) for k in keys if ref_metrics.get(k) != metrics2.get(k)
         }
         raise AssertionError(f"after load_state_dict the next iterate() differs: {diff}")
-    if not all(torch.equal(a, b) for a, b in zip(ref_enc, _params(policy2.encoder), strict=True)):
-        raise AssertionError("after load_state_dict the next iterate() left different encoder weights")
+    weights2 = _params(policy2.encoder) + _params(policy2.decoder)
+    if not all(torch.equal(a, b) for a, b in zip(ref_weights, weights2, strict=True)):
+        raise AssertionError(f"after load_state_dict the next iterate() left different {trained} weights")

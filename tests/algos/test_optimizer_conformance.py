@@ -9,6 +9,10 @@ from gorl.testing import check_latent_optimizer
 SMALL = {
     "ppo": {"num_envs": 2, "rollout_length": 8, "unroll_length": 4, "num_minibatches": 2, "update_epochs": 1,
             "critic_hidden": [16]},
+    "fpo": {"num_envs": 2, "rollout_length": 8, "unroll_length": 4, "num_minibatches": 2, "update_epochs": 1,
+            "critic_hidden": [16], "draws": 4},
+    "dppo": {"num_envs": 2, "rollout_length": 8, "unroll_length": 4, "num_minibatches": 2, "update_epochs": 1,
+             "critic_hidden": [16]},
     "sac": {"num_envs": 2, "batch_size": 16, "warmup_steps": 8, "critic_hidden": [16],
             "steps_per_iteration": 40, "buffer_size": 1000},
 }  # fmt: skip

@@ -42,6 +42,7 @@ class PPOConfig(Config):
             "reset_critic",
             "mask_truncated_value",
             "anneal_lr",
+            "trust_region",
         }
     )
 
@@ -58,9 +59,14 @@ class PPOConfig(Config):
     value_coef: float = Field(0.25, ge=0.0, description="weight of the value loss")
     entropy_coef: float = Field(0.01, ge=0.0, description="weight of the latent entropy bonus")
     clip_epsilon: float = Field(0.15, gt=0.0, lt=1.0, description="PPO ratio clip (latent ratios)")
-    lr: float = Field(1e-3, gt=0.0, description="Adam learning rate of the encoder (and critic)")
+    trust_region: Literal["clip", "asymmetric"] = Field(
+        "clip",
+        description="clip: PPO's clipped ratio; asymmetric: FPO++'s, clipped for positive advantages and a "
+        "quadratic penalty on (rho - 1) for negative ones",
+    )
+    lr: float = Field(1e-3, gt=0.0, description="Adam learning rate of the trained policy (and critic)")
     critic_lr: float | None = Field(None, gt=0.0, description="critic learning rate; None: lr")
-    max_grad_norm: float = Field(0.5, gt=0.0, description="gradient-norm clip")
+    max_grad_norm: float | None = Field(0.5, gt=0.0, description="gradient-norm clip; None: none")
     grad_clip: Literal["global", "per_network"] = Field(
         "global",
         description="global: one norm over encoder and critic (official); per_network: each clipped alone, "

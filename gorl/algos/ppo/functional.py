@@ -44,8 +44,26 @@ def clipped_surrogate(log_prob: Tensor, old_log_prob: Tensor, advantage: Tensor,
 
     -mean(min(rho * A, clip(rho, 1 - clip, 1 + clip) * A)),   rho = exp(log_prob - old_log_prob)
     """
-    ratio = (log_prob - old_log_prob).exp()
-    return -torch.min(ratio * advantage, ratio.clamp(1.0 - clip, 1.0 + clip) * advantage).mean()
+    return surrogate(log_prob - old_log_prob, advantage, clip)
+
+
+def surrogate(log_ratio: Tensor, advantage: Tensor, clip: float, trust_region: str = "clip") -> Tensor:
+    """The policy loss over ``K`` ratios per transition: ``log_ratio (M,)`` or ``(M, K)``, ``advantage
+    (M,)`` (broadcast over K) -> scalar, the mean over all ``M * K`` terms.
+
+    ``trust_region="clip"`` (PPO): ``-mean(min(rho A, clip(rho, 1 - clip, 1 + clip) A))``.
+    ``"asymmetric"`` (FPO++): the clipped term where ``A >= 0``; where ``A < 0`` the quadratic penalty
+    ``rho A - |A| / (2 clip) * (rho - 1)^2`` instead, which keeps pushing rho down without a flat region.
+    """
+    ratio = log_ratio.exp()
+    adv = advantage if log_ratio.dim() == advantage.dim() else advantage.unsqueeze(-1)
+    clipped = torch.min(ratio * adv, ratio.clamp(1.0 - clip, 1.0 + clip) * adv)
+    if trust_region == "clip":
+        return -clipped.mean()
+    if trust_region == "asymmetric":
+        quadratic = ratio * adv - adv.abs() / (2.0 * clip) * (ratio - 1.0).pow(2)
+        return -torch.where(adv >= 0, clipped, quadratic).mean()
+    raise ValueError(f"unknown trust_region {trust_region!r}; use 'clip' or 'asymmetric'")
 
 
 def normalize_advantage(advantage: Tensor, eps: float = 1e-8) -> Tensor:

@@ -1,7 +1,9 @@
-"""PPO in latent space: the LatentOptimizer behind GoRL(PPO) and Gaussian PPO.
+"""The PPO engine: collection, GAE, minibatches, critic, Adam, guards and resume around a ratio term.
 
-Ratios are over the latent: ``exp(log pi_new(z|s) - log pi_old(z|s))`` with the diagonal Gaussian's
-closed-form log-density (``gorl.interfaces.latent_policy``); the decoder never enters the loss. The
+``PPOOptimizer`` is the LatentOptimizer behind GoRL(PPO) and Gaussian PPO (with ``LatentTerm``: ratios
+over the latent, ``exp(log pi_new(z|s) - log pi_old(z|s))``, the decoder frozen) and behind the
+action-space baselines FPO and DPPO (their terms train the flow network; ``gorl.algos.fpo``,
+``gorl.algos.dppo``). What differs between them is the ``RatioTerm`` (``gorl.interfaces.ratio``). The
 update runs on plain tensors (``gorl.algos.ppo.functional``): no TensorDict indexing or distribution
 objects per minibatch, which made each gradient step cost several times the network work.
 """
@@ -17,29 +19,35 @@ from torch import Tensor, nn
 from gorl.algos.guards import NonFiniteError, check_finite
 from gorl.algos.ppo import functional as F
 from gorl.algos.ppo.config import PPOConfig
+from gorl.algos.ppo.latent import LatentTerm
 from gorl.algos.rollout import Rollout
 from gorl.config import with_overrides
 from gorl.interfaces.env import BatchedEnv
-from gorl.interfaces.latent_policy import gaussian_entropy, gaussian_log_prob
+from gorl.interfaces.ratio import RatioTerm
 from gorl.nn import ACTIVATIONS, mlp, reinit_
 
 
-class PPOLatentOptimizer:
-    """Optimises ``policy.encoder`` with PPO on latents; the decoder stays frozen.
+class PPOOptimizer:
+    """Optimises the part of ``policy`` that ``term`` trains with PPO's clipped surrogate.
 
     Args:
         env: a batched env with ``num_envs == config.num_envs``.
-        policy: the composite whose encoder is trained (``CompositePolicy``).
-        config: a ``PPOConfig``.
+        policy: the composite (``CompositePolicy``).
+        config: a ``PPOConfig`` (or a config model extending it).
+        term: the ratio term; default ``LatentTerm()`` (PPO on the encoder's latents).
     """
 
-    def __init__(self, env: BatchedEnv, policy: Any, config: PPOConfig) -> None:
+    def __init__(
+        self, env: BatchedEnv, policy: Any, config: PPOConfig, term: RatioTerm | None = None
+    ) -> None:
         if env.num_envs != config.num_envs:
             raise ValueError(f"env has {env.num_envs} envs but config.num_envs={config.num_envs}")
         if env.obs_dim != policy.encoder.obs_dim:
             raise ValueError(f"env obs_dim={env.obs_dim} but the encoder expects {policy.encoder.obs_dim}")
         self.env, self.config, self.base_config = env, config, config
-        self.device = next(policy.encoder.parameters()).device
+        self.term: RatioTerm = LatentTerm() if term is None else term
+        self.trains = self.term.trains
+        self.device = policy.action_low.device
         self.rollout = Rollout(
             env,
             self.device,
@@ -62,18 +70,17 @@ class PPOLatentOptimizer:
     def bind(
         self, policy: Any, overrides: dict[str, Any] | None = None, stage_end: int | None = None
     ) -> None:
-        """Targets ``policy.encoder``; applies this stage's ``overrides``; fresh Adam state.
+        """Targets what the term trains in ``policy``; applies this stage's ``overrides``; fresh Adam state.
 
         ``stage_end`` (env steps) is where the learning rates reach 0 when ``anneal_lr`` is on.
         """
         self.config = with_overrides(self.base_config, overrides, PPOConfig.MUTABLE)
         self.policy = policy
-        policy.decoder.requires_grad_(False)
+        self._actor_params = self.term.bind(policy)
         if self.config.reset_critic and self.iterations > 0:
             reinit_(self.critic)
         c = self.config
         self._stage = (self.env_steps, stage_end)
-        self._actor_params = [p for p in policy.encoder.parameters() if p.requires_grad]
         self._critic_params = list(self.critic.parameters())
         self.optim = torch.optim.Adam(
             [
@@ -90,7 +97,7 @@ class PPOLatentOptimizer:
     def iterate(self) -> dict[str, float]:
         """Collect ``rollout_length`` steps per env, then ``update_epochs`` passes of minibatch PPO."""
         c, where = self.config, f"iteration {self.iterations}"
-        raw = self.rollout.collect(self.policy, c.rollout_length, where=where)
+        raw = self.rollout.collect(self.term.actor(self.policy), c.rollout_length, where=where)
         check_finite(raw["obs"], f"observations collected in {where}")
         check_finite(raw["reward"], f"rewards collected in {where}")
         # the policy saw observations normalised with the statistics before this rollout
@@ -114,8 +121,9 @@ class PPOLatentOptimizer:
         obs, next_obs = batch["obs"], batch["next_obs"]
         n, t, s = c.num_envs, c.rollout_length, c.rollout_length // c.unroll_length
         flat_obs, flat_next = obs.reshape(n * t, -1), next_obs.reshape(n * t, -1)
-        latent = batch["latent"].reshape(n * t, -1)
-        old_log_prob = batch["log_prob"].reshape(n * t)
+        acted = {k: v.reshape(n * t, *v.shape[2:]) for k, v in batch.items() if k not in _ENV_KEYS}
+        with torch.no_grad():
+            data = self.term.prepare(self.policy, flat_obs, acted)
         reward = (batch["reward"] * c.reward_scale).reshape(n * s, c.unroll_length)
         done = batch["done"].reshape(n * s, c.unroll_length)
         terminated = batch["terminated"].reshape(n * s, c.unroll_length)
@@ -133,8 +141,7 @@ class PPOLatentOptimizer:
             for idx in perm.tensor_split(c.num_minibatches):
                 self._update(
                     flat_obs[idx],
-                    latent[idx],
-                    old_log_prob[idx],
+                    {k: v[idx] for k, v in data.items()},
                     adv[idx],
                     target[idx],
                     None if mask is None else mask[idx],
@@ -187,53 +194,61 @@ class PPOLatentOptimizer:
     def _update(
         self,
         obs: Tensor,
-        latent: Tensor,
-        old_log_prob: Tensor,
+        data: dict[str, Tensor],
         adv: Tensor,
         target: Tensor,
         mask: Tensor | None,
         stats: dict[str, list[Tensor]],
     ) -> None:
         c = self.config
-        encoder = self.policy.encoder
-        loc, scale = encoder.loc_scale(obs)
-        log_prob = gaussian_log_prob(latent, loc, scale)
+        # the penalty is skipped at 0 (Gaussian PPO): it would run the encoder a second time
+        out = self.term.objective(self.policy, obs, data, penalty=c.penalty_coef > 0)
+        log_ratio = out["log_ratio"]
         if c.normalize_advantage:
             adv = F.normalize_advantage(adv)
-        loss_objective = F.clipped_surrogate(log_prob, old_log_prob, adv, c.clip_epsilon)
-        entropy = gaussian_entropy(scale).mean()
+        loss_objective = F.surrogate(log_ratio, adv, c.clip_epsilon, c.trust_region)
         loss_critic = F.masked_value_loss(self.critic(obs).squeeze(-1), target, mask)
-        total = loss_objective + c.value_coef * loss_critic - c.entropy_coef * entropy
-        penalty = None
-        if c.penalty_coef > 0:  # skipped at 0 (Gaussian PPO): it runs the encoder a second time
-            penalty = encoder.prior_penalty(obs)
+        total = loss_objective + c.value_coef * loss_critic
+        entropy, penalty = out.get("entropy"), out.get("penalty")
+        extra = {k: v for k, v in out.items() if k not in ("log_ratio", "entropy", "penalty")}
+        if entropy is not None:
+            total = total - c.entropy_coef * entropy
+        if penalty is not None:
             total = total + c.penalty_coef * penalty
         check_finite(total.detach(), f"the PPO loss (iteration {self.iterations})")
         self.optim.zero_grad(set_to_none=True)
         total.backward()
+        max_norm = math.inf if c.max_grad_norm is None else c.max_grad_norm  # inf: the norm, no clip
         if c.grad_clip == "global":
-            norm = nn.utils.clip_grad_norm_(self._actor_params + self._critic_params, c.max_grad_norm)
+            norm = nn.utils.clip_grad_norm_(self._actor_params + self._critic_params, max_norm)
             actor_norm = critic_norm = norm
         else:
-            actor_norm = nn.utils.clip_grad_norm_(self._actor_params, c.max_grad_norm)
-            critic_norm = nn.utils.clip_grad_norm_(self._critic_params, c.max_grad_norm)
+            actor_norm = nn.utils.clip_grad_norm_(self._actor_params, max_norm)
+            critic_norm = nn.utils.clip_grad_norm_(self._critic_params, max_norm)
         if not (torch.isfinite(actor_norm) and torch.isfinite(critic_norm)):
             raise NonFiniteError(
                 f"the gradients (iteration {self.iterations})",
-                f"encoder grad norm {actor_norm.item()}, critic grad norm {critic_norm.item()}",
+                f"{self.trains} grad norm {actor_norm.item()}, critic grad norm {critic_norm.item()}",
             )
         self.optim.step()
         with torch.no_grad():
-            log_ratio = log_prob - old_log_prob
+            log_ratio = log_ratio.detach()
             for k, v in (
                 ("loss_objective", loss_objective),
                 ("loss_critic", loss_critic),
-                ("entropy", entropy),
                 ("clip_fraction", ((log_ratio.exp() - 1.0).abs() > c.clip_epsilon).float().mean()),
                 ("kl_approx", ((log_ratio.exp() - 1.0) - log_ratio).mean()),
-                ("grad_norm_encoder", actor_norm),
+                (f"grad_norm_{self.trains}", actor_norm),
                 ("grad_norm_critic", critic_norm),
+                ("entropy", entropy),
+                ("latent_penalty", penalty),
+                *extra.items(),
             ):
-                stats.setdefault(k, []).append(v.detach())
-            if penalty is not None:
-                stats.setdefault("latent_penalty", []).append(penalty.detach())
+                if v is not None:
+                    stats.setdefault(k, []).append(v.detach())
+
+
+# Rollout.collect's env outputs; every other key is the actor's
+_ENV_KEYS = frozenset({"obs", "next_obs", "reward", "done", "terminated"})
+
+PPOLatentOptimizer = PPOOptimizer  # the name before FPO and DPPO shared the engine
