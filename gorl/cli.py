@@ -1,4 +1,5 @@
-"""``gorl`` command line: ``gorl train`` (with ``--resume``) and ``gorl list``.
+"""``gorl`` command line: ``gorl train`` (with ``--resume``), ``gorl list``, ``gorl bench SUITE``,
+``gorl report DIR`` and ``gorl plot actions RUN ...``.
 
 ``gorl train`` with no arguments is the README's main job: a short GoRL(FM) run on cheetah-run on the
 CPU that prints where its results are.
@@ -134,6 +135,40 @@ def _list(_: argparse.Namespace) -> int:
     return 0
 
 
+def _bench(args: argparse.Namespace) -> int:
+    from gorl.bench import bench, load_suite
+
+    suite = load_suite(args.suite)
+    out = args.out or suite.out
+    if out is None:
+        raise ValueError(f"{args.suite} names no results directory (out:); give one with --out DIR")
+    result = bench(
+        suite,
+        out,
+        engine=args.engine,
+        parallel=args.parallel,
+        threads=args.threads,
+        address=args.address,
+        keep_checkpoints=not args.no_checkpoints,
+    )
+    return 1 if result.failed else 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from gorl.report import REFERENCE, write_report
+
+    if not Path(args.dir, "runs").is_dir():
+        raise FileNotFoundError(f"{args.dir} holds no runs/ directory: is it the --out of a gorl bench?")
+    print(f"report: {write_report(Path(args.dir), reference=REFERENCE)}")
+    return 0
+
+
+def _plot(args: argparse.Namespace) -> int:
+    from gorl.plot_actions import main_plot_actions
+
+    return main_plot_actions(args.rest)
+
+
 def parser() -> argparse.ArgumentParser:
     """The argument parser."""
     ap = argparse.ArgumentParser(prog="gorl", description=__doc__.split("\n")[0])
@@ -163,6 +198,29 @@ def parser() -> argparse.ArgumentParser:
     tr.set_defaults(func=_train)
     ls = sub.add_parser("list", help="list methods, decoders, encoders and tasks")
     ls.set_defaults(func=_list)
+    be = sub.add_parser(
+        "bench",
+        help="run a benchmark suite (tasks x methods x seeds), resumably, then write its report",
+        description="Runs every run of SUITE not yet done into DIR; run the same command again after an "
+        "interruption to resume (finished runs are skipped, killed ones resume from their checkpoints).",
+    )
+    be.add_argument("suite", help="suite YAML file, e.g. benchmarks/suites/cpu-small.yaml")
+    be.add_argument("--out", help="results directory (default: the suite's out:)")
+    be.add_argument("--engine", choices=["local", "ray"], default="local", help="where runs execute")
+    be.add_argument("--parallel", type=int, default=1, help="local runs at a time (default 1)")
+    be.add_argument("--threads", type=int, help="torch threads (Ray: CPUs) per run; default cores/parallel")
+    be.add_argument("--address", help="Ray cluster address for --engine ray (default: start a local Ray)")
+    be.add_argument("--no-checkpoints", action="store_true", help="delete each run's checkpoint when it ends")
+    be.set_defaults(func=_bench)
+    rp = sub.add_parser("report", help="write DIR/report.md, CSVs and figures of a gorl bench directory")
+    rp.add_argument("dir", help="the --out of a gorl bench")
+    rp.set_defaults(func=_report)
+    pl = sub.add_parser("plot", help="pictures of trained runs: gorl plot actions RUN [RUN ...] --out FILE")
+    pl.add_argument("what", choices=["actions"], help="actions: sampled action densities at a fixed state")
+    pl.add_argument(
+        "rest", nargs=argparse.REMAINDER, help="RUN directories and options (see gorl plot actions -h)"
+    )
+    pl.set_defaults(func=_plot)
     return ap
 
 
@@ -176,10 +234,10 @@ def main(argv: list[str] | None = None) -> int:
         return int(args.func(args))
     except ValidationError as e:
         print(f"gorl: invalid configuration:\n{e}", file=sys.stderr)
-    except (RegistryError, CheckpointError, FileNotFoundError, FileExistsError, ValueError) as e:
-        print(f"gorl: {e}", file=sys.stderr)
-    except NonFiniteError as e:
+    except NonFiniteError as e:  # before RuntimeError, its base
         print(f"gorl: training stopped: {e}. The last good checkpoint is kept.", file=sys.stderr)
+    except (RegistryError, CheckpointError, OSError, ValueError, RuntimeError) as e:
+        print(f"gorl: {e}", file=sys.stderr)
     return 1
 
 

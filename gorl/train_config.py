@@ -111,10 +111,11 @@ class RunPlan:
         }
 
 
-def _merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
+    """``base`` updated by ``extra`` key by key: nested dicts merge, other values replace."""
     out = dict(base)
     for k, v in extra.items():
-        out[k] = _merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
+        out[k] = merge(out[k], v) if isinstance(v, dict) and isinstance(out.get(k), dict) else v
     return out
 
 
@@ -128,7 +129,7 @@ def resolve(config: TrainConfig) -> RunPlan:
         opt_config = opt_spec.resolve(preset, {**spec.optimizer_overrides, **config.optimizer})
     except ValueError as e:
         raise ValueError(f"optimizer ({spec.optimizer}, preset {preset}): {e}") from e
-    schedule = ScheduleConfig.model_validate(_merge(spec.schedule, config.schedule))
+    schedule = ScheduleConfig.model_validate(merge(spec.schedule, config.schedule))
     for k, overrides in enumerate(schedule.stage_overrides):
         opt_spec.check_overrides(opt_config, overrides, f"schedule.stage_overrides[{k}]")
     decoders.REGISTRY.get(schedule.initial_decoder)

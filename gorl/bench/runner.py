@@ -1,0 +1,367 @@
+"""``gorl bench``: runs a suite, resumably, on local processes or on Ray; then writes the report.
+
+Layout of a results directory::
+
+    DIR/suite.json                       the suite as run (budgets per task)
+    DIR/runs/<task>/<label>/s<seed>/     one Trainer run directory per run (config.json,
+                                         metrics.jsonl, summary.json, checkpoint.pt, learning_curve.png)
+    DIR/runs/.../failed.json             what stopped a failed run (it is retried on the next bench)
+    DIR/report.md, table.csv, ...        ``gorl report`` (written at the end of every bench)
+
+Every run is a library-level ``Trainer`` in its own process (a crash or a NaN in one run cannot take
+the others down). A run with ``summary.json`` is done and skipped; one with a checkpoint resumes from
+it; one killed before its first checkpoint starts again. So killing ``gorl bench`` and running the
+same command again loses at most one checkpoint interval per running run and repeats nothing finished.
+
+Engines: ``local`` keeps ``parallel`` processes busy, each with ``threads`` torch threads (default: the
+machine's cores split between them); ``ray`` submits each run as a Ray task declaring ``threads`` CPUs
+and the suite's ``gpus_per_run`` GPUs, to the cluster at ``address`` (or a local Ray it starts). Ray
+tasks write into ``DIR`` directly (a shared filesystem on a cluster) and also return their small files
+(config, metrics, summary, failure), which the driver writes where they are missing, so the table is
+complete on the driver's machine even without one.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import multiprocessing as mp
+import os
+import sys
+import time
+import traceback
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, TextIO
+
+from gorl.bench.suite import RunSpec, Suite
+from gorl.checkpoint import atomic_write_bytes, atomic_write_json
+
+RETURNED_FILES = ("config.json", "metrics.jsonl", "summary.json", "failed.json")
+
+
+def execute(
+    config: dict[str, Any], run_dir: str, threads: int, keep_checkpoint: bool = True
+) -> dict[str, Any]:
+    """Trains, resumes or skips one run in this process; never raises: a failure is recorded in
+    ``failed.json`` and returned. Returns the run's summary or failure record, with ``status``."""
+    import torch
+
+    from gorl.train import Trainer
+    from gorl.train_config import TrainConfig
+
+    out = Path(run_dir)
+    summary_path, failed = out / "summary.json", out / "failed.json"
+    record: dict[str, Any] = {"run_dir": run_dir}
+    if summary_path.exists():
+        return {**record, **json.loads(summary_path.read_text()), "status": "done"}
+    torch.set_num_threads(threads)
+    try:
+        failed.unlink(missing_ok=True)
+        if (out / "checkpoint.pt").exists():
+            trainer = Trainer.resume(out, progress=False, threads=threads)
+        else:
+            for stale in ("metrics.jsonl", "config.json", "error.json"):  # killed before its first checkpoint
+                (out / stale).unlink(missing_ok=True)
+            cfg = TrainConfig.model_validate({**config, "progress": False, "threads": threads})
+            trainer = Trainer(cfg, out)
+        summary = trainer.run()
+        if not keep_checkpoint:
+            (out / "checkpoint.pt").unlink(missing_ok=True)
+        return {**record, **summary, "status": "done"}
+    except Exception as e:  # recorded; the other runs go on
+        record |= {
+            "task": config.get("task"),
+            "method": config.get("method"),
+            "seed": config.get("seed"),
+            "status": "failed",
+            "error": f"{type(e).__name__}: {e}\n{traceback.format_exc()}",
+        }
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(failed, record)
+        return record
+
+
+def _execute_and_return_files(
+    config: dict[str, Any], run_dir: str, threads: int, keep_checkpoint: bool
+) -> dict[str, Any]:
+    """``execute``, plus the run's small files as bytes (what a Ray task sends back to the driver)."""
+    record = execute(config, run_dir, threads, keep_checkpoint)
+    out = Path(run_dir)
+    files = {name: (out / name).read_bytes() for name in RETURNED_FILES if (out / name).exists()}
+    return {"record": record, "files": files}
+
+
+def _process_main(config: dict[str, Any], run_dir: str, threads: int, keep_checkpoint: bool) -> None:
+    # the run's own output (warnings, tracebacks) goes to its directory, not over the progress lines
+    Path(run_dir).mkdir(parents=True, exist_ok=True)
+    with open(Path(run_dir) / "stdout.log", "a") as log:
+        sys.stdout = sys.stderr = log
+        execute(config, run_dir, threads, keep_checkpoint)
+
+
+@dataclass
+class Progress:
+    """Counts and latest returns, printed as one line whenever something changes (or every minute)."""
+
+    total: int
+    stream: TextIO = field(default_factory=lambda: sys.stdout)
+    done: int = 0
+    failed: int = 0
+    last: str = ""
+    _printed: float = 0.0
+
+    def finished(self, spec: RunSpec, record: dict[str, Any]) -> None:
+        if record.get("status") == "done":
+            self.done += 1
+            final = record.get("final_return")
+            self.last = f"{_name(spec)} final {final:.1f}" if final is not None else f"{_name(spec)} done"
+        else:
+            self.failed += 1
+            self.last = f"{_name(spec)} FAILED: {str(record.get('error', '')).splitlines()[0][:120]}"
+
+    def show(self, running: list[tuple[RunSpec, Path]], force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._printed < 60:
+            return
+        self._printed = now
+        latest = ", ".join(f"{_name(s)} {_latest_eval(d)}" for s, d in running[:4])
+        if len(running) > 4:
+            latest += f", +{len(running) - 4} more"
+        line = (
+            f"[{time.strftime('%H:%M:%S')}] {self.done}/{self.total} done, {len(running)} running, "
+            f"{self.failed} failed"
+            + (f" | last: {self.last}" if self.last else "")
+            + (f" | running: {latest}" if latest else "")
+        )
+        print(line, file=self.stream, flush=True)
+
+
+def _name(spec: RunSpec) -> str:
+    return f"{spec.task}/{spec.label}/s{spec.seed}"
+
+
+def _latest_eval(run_dir: Path) -> str:
+    """``ret R @ S steps`` from the run's last evaluation line, or ``starting``."""
+    path = run_dir / "metrics.jsonl"
+    if not path.exists():
+        return "starting"
+    last = None
+    with open(path, "rb") as f:
+        for line in f:
+            if b'"kind": "eval"' in line:
+                last = line
+    if last is None:
+        return "no evaluation yet"
+    r = json.loads(last)
+    return f"ret {r['return_mean']:.1f} @ {r['env_steps']:,}"
+
+
+@dataclass
+class BenchResult:
+    """What a bench did: the directory, and the records of every run (done, failed or skipped)."""
+
+    out: Path
+    records: list[dict[str, Any]]
+
+    @property
+    def failed(self) -> list[dict[str, Any]]:
+        return [r for r in self.records if r.get("status") != "done"]
+
+
+class _Lock:
+    """``DIR/.bench.lock`` with this process's pid: two benches on one directory would run runs twice."""
+
+    def __init__(self, out: Path) -> None:
+        self.path = out / ".bench.lock"
+
+    def __enter__(self) -> _Lock:
+        if self.path.exists():
+            try:
+                pid = int(self.path.read_text().strip())
+                os.kill(pid, 0)
+            except (ValueError, ProcessLookupError, PermissionError):
+                pass  # a stale lock from a killed bench
+            else:
+                if pid != os.getpid():
+                    raise RuntimeError(f"another gorl bench (pid {pid}) is running in {self.path.parent}")
+        self.path.write_text(str(os.getpid()))
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.path.unlink(missing_ok=True)
+
+
+def bench(
+    suite: Suite,
+    out: str | Path,
+    *,
+    engine: str = "local",
+    parallel: int = 1,
+    threads: int | None = None,
+    address: str | None = None,
+    keep_checkpoints: bool = True,
+    report: bool = True,
+    stream: TextIO | None = None,
+) -> BenchResult:
+    """Runs every run of ``suite`` not yet done into ``out``; see the module docstring.
+
+    Args:
+        suite: the validated suite.
+        out: the results directory (created).
+        engine: ``local`` (processes on this machine) or ``ray``.
+        parallel: local runs at a time.
+        threads: torch threads per run (and CPUs declared to Ray); None: cores // parallel, at least 1.
+        address: the Ray cluster (``ray.init(address=...)``); None starts a local Ray.
+        keep_checkpoints: keep each finished run's last checkpoint (``gorl plot actions`` reads it).
+        report: write the report at the end.
+        stream: where progress lines go (stdout by default).
+    """
+    if engine not in ("local", "ray"):
+        raise ValueError(f"unknown engine {engine!r}; use 'local' or 'ray'")
+    if parallel < 1:
+        raise ValueError(f"parallel must be >= 1, got {parallel}")
+    out = Path(out)
+    specs = suite.runs()  # every config validated before anything runs
+    threads = threads or max(1, (os.cpu_count() or 1) // (parallel if engine == "local" else 1))
+    out.mkdir(parents=True, exist_ok=True)
+    progress = Progress(len(specs), stream or sys.stdout)
+    with _Lock(out):
+        atomic_write_json(
+            out / "suite.json",
+            {
+                **suite.model_dump(),
+                "total_steps": {t: suite.steps(t) for t in suite.tasks},
+                "methods": [m.label for m in suite.methods],
+                "method_entries": [m.model_dump() for m in suite.methods],
+            },
+        )
+        todo = [s for s in specs if not (s.directory(out) / "summary.json").exists()]
+        records = [execute({}, str(s.directory(out)), 1) for s in specs if s not in todo]
+        progress.done = len(records)
+        print(
+            f"[{time.strftime('%H:%M:%S')}] {suite.name}: {len(specs)} runs, {len(records)} already done, "
+            f"{len(todo)} to run ({engine}, {threads} thread(s) per run) -> {out}",
+            file=progress.stream,
+            flush=True,
+        )
+        if engine == "local":
+            records += _local(todo, out, parallel, threads, keep_checkpoints, progress)
+        else:
+            records += _ray(todo, out, threads, suite.gpus_per_run, address, keep_checkpoints, progress)
+        progress.show([], force=True)
+    if report:
+        from gorl.report import REFERENCE, write_report
+
+        path = write_report(out, reference=REFERENCE)  # shown only where the suite is the paper's setting
+        print(f"report: {path}", file=progress.stream, flush=True)
+    return BenchResult(out, records)
+
+
+def _local(
+    todo: list[RunSpec], out: Path, parallel: int, threads: int, keep: bool, progress: Progress
+) -> list[dict[str, Any]]:
+    """Keeps ``parallel`` spawned processes busy; a process that dies without a record is a failure."""
+    ctx = mp.get_context("spawn")
+    pending: list[RunSpec] = list(todo)
+    running: list[tuple[RunSpec, Path, Any]] = []
+    records: list[dict[str, Any]] = []
+    try:
+        while pending or running:
+            while pending and len(running) < parallel:
+                spec = pending.pop(0)
+                d = spec.directory(out)
+                p = ctx.Process(
+                    target=_process_main, args=(spec.config.model_dump(), str(d), threads, keep), daemon=True
+                )
+                p.start()
+                running.append((spec, d, p))
+                progress.show([(s, x) for s, x, _ in running], force=True)
+            time.sleep(0.5)
+            for item in list(running):
+                spec, d, p = item
+                if p.is_alive():
+                    continue
+                p.join()
+                running.remove(item)
+                record = _record(spec, d, f"the run's process died with exit code {p.exitcode}")
+                records.append(record)
+                progress.finished(spec, record)
+                progress.show([(s, x) for s, x, _ in running], force=True)
+            progress.show([(s, x) for s, x, _ in running])
+    except KeyboardInterrupt:
+        for _, _, p in running:
+            p.terminate()
+        print("interrupted: run the same command again to resume", file=progress.stream, flush=True)
+        raise
+    return records
+
+
+def _record(spec: RunSpec, d: Path, why: str) -> dict[str, Any]:
+    """The run's summary or failure record from its directory (writing one if it has neither)."""
+    if (d / "summary.json").exists():
+        return {**json.loads((d / "summary.json").read_text()), "status": "done", "run_dir": str(d)}
+    if not (d / "failed.json").exists():
+        d.mkdir(parents=True, exist_ok=True)
+        atomic_write_json(
+            d / "failed.json",
+            {
+                "task": spec.task,
+                "method": spec.config.method,
+                "seed": spec.seed,
+                "status": "failed",
+                "error": why,
+            },
+        )
+    return {**json.loads((d / "failed.json").read_text()), "status": "failed"}
+
+
+def _ray(
+    todo: list[RunSpec],
+    out: Path,
+    threads: int,
+    gpus: float,
+    address: str | None,
+    keep: bool,
+    progress: Progress,
+) -> list[dict[str, Any]]:
+    """Each run a Ray task (``threads`` CPUs, ``gpus`` GPUs); results gathered into ``out``."""
+    try:
+        import ray
+    except ImportError as e:
+        raise RuntimeError("--engine ray needs Ray: pip install 'gorl[cluster]'") from e
+    started = False
+    if not ray.is_initialized():
+        ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+        started = True
+    try:
+        task = ray.remote(num_cpus=threads, num_gpus=gpus, max_retries=0)(_execute_and_return_files)
+        refs = {
+            task.remote(s.config.model_dump(), str(s.directory(out).resolve()), threads, keep): s
+            for s in todo
+        }
+        records = []
+        while refs:
+            ready, _ = ray.wait(list(refs), num_returns=1, timeout=60)
+            for ref in ready:
+                spec = refs.pop(ref)
+                d = spec.directory(out)
+                try:
+                    result = ray.get(ref)
+                except Exception as e:  # the task itself died (worker crash, node lost)
+                    record = _record(spec, d, f"the Ray task failed: {type(e).__name__}: {e}")
+                else:
+                    d.mkdir(parents=True, exist_ok=True)
+                    for name, data in result["files"].items():
+                        path = d / name
+                        if not path.exists() or path.read_bytes() != data:
+                            atomic_write_bytes(path, data)
+                    record = result["record"]
+                records.append(record)
+                progress.finished(spec, record)
+            running = [(s, s.directory(out)) for s in refs.values()]
+            progress.show(running, force=bool(ready))
+        return records
+    finally:
+        if started:
+            ray.shutdown()

@@ -1,0 +1,170 @@
+"""Benchmark suites: tasks x methods x seeds, one YAML file, validated before anything runs.
+
+A suite names the runs and the settings they share; ``Suite.runs()`` expands it into one ``RunSpec``
+per (task, method entry, seed), each holding a complete ``TrainConfig``. A method entry is a method
+name, or a labelled variant of one with its own overrides (how the ablations sweep a setting)::
+
+    name: cpu-small
+    tasks: [cheetah-run, walker-walk]
+    methods:
+      - ppo
+      - gorl-fm
+      - {label: gorl-fm-pen0, method: gorl-fm, overrides: {schedule: {stage_overrides: [{penalty_coef: 0}]}}}
+    seeds: [0, 1, 2]
+    total_steps: {cheetah-run: 501760, walker-walk: 200704}   # or one number for every task
+    eval_every: 50176
+    overrides: {eval_envs: 8}                                   # any TrainConfig field, every run
+    method_overrides: {ppo: {optimizer: {lr: 3e-4}}}            # per method (or label)
+
+Overrides merge into the run config key by key (nested dicts merge, other values replace), in this
+order: the suite's ``overrides``, ``method_overrides[method]``, ``method_overrides[label]``, the entry's
+own ``overrides``; ``task``, ``method``, ``seed``, ``total_steps`` and ``eval_every`` come from the suite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import Field, ValidationError, field_validator, model_validator
+
+from gorl.config import Config
+from gorl.registry import RegistryError
+from gorl.train_config import TrainConfig, merge, resolve
+
+
+class MethodEntry(Config):
+    """One column of the table: a method, under a label, with its own overrides."""
+
+    label: str = Field(description="the name in the results and the report (directory-safe)")
+    method: str = Field(description="a name from `gorl list`")
+    overrides: dict[str, Any] = Field(default_factory=dict, description="TrainConfig fields for this entry")
+
+    @field_validator("label")
+    @classmethod
+    def _safe(cls, v: str) -> str:
+        if not v or any(c in v for c in "/\\ ") or v.startswith("."):
+            raise ValueError(f"label {v!r} must be a non-empty name without slashes or spaces")
+        return v
+
+
+class Suite(Config):
+    """A benchmark suite; every field is documented, unknown fields are errors."""
+
+    name: str = Field(description="the suite's name, shown in the report")
+    description: str = Field("", description="what the suite measures (shown in the report)")
+    tasks: list[str] = Field(min_length=1, description="dm_control tasks, e.g. cheetah-run")
+    methods: list[MethodEntry] = Field(
+        min_length=1, description="method names or {label, method, overrides} entries"
+    )
+    seeds: list[int] = Field(min_length=1, description="seeds; each (task, method, seed) is one run")
+    total_steps: int | dict[str, int] = Field(
+        description="env-step budget per run: one number, or one per task (every task needs one)"
+    )
+    eval_every: int | None = Field(
+        None, ge=1, description="evaluate every this many env steps; None: a tenth of the budget"
+    )
+    overrides: dict[str, Any] = Field(default_factory=dict, description="TrainConfig fields for every run")
+    method_overrides: dict[str, dict[str, Any]] = Field(
+        default_factory=dict, description="TrainConfig fields per method name or label"
+    )
+    out: str | None = Field(None, description="results directory; `gorl bench --out` takes precedence")
+    paper_setting: bool = Field(
+        False, description="the paper's setting (180M steps, its tasks): the report shows its numbers beside"
+    )
+    gpus_per_run: float = Field(
+        0.0, ge=0.0, description="GPUs a run declares to Ray (--engine ray); 0 on a CPU"
+    )
+
+    @field_validator("methods", mode="before")
+    @classmethod
+    def _entries(cls, v: Any) -> Any:
+        if not isinstance(v, list):
+            return v
+        return [{"label": m, "method": m} if isinstance(m, str) else m for m in v]
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Suite:
+        labels = [m.label for m in self.methods]
+        if len(set(labels)) != len(labels):
+            raise ValueError(f"methods: labels must be unique, got {labels}")
+        if len(set(self.seeds)) != len(self.seeds) or any(s < 0 for s in self.seeds):
+            raise ValueError(f"seeds must be distinct and >= 0, got {self.seeds}")
+        if isinstance(self.total_steps, dict):
+            missing = [t for t in self.tasks if t not in self.total_steps]
+            extra = [t for t in self.total_steps if t not in self.tasks]
+            if missing or extra:
+                raise ValueError(f"total_steps: no budget for {missing}; budgets for tasks not run: {extra}")
+        unknown = set(self.method_overrides) - set(labels) - {m.method for m in self.methods}
+        if unknown:
+            raise ValueError(f"method_overrides names {sorted(unknown)}, which no method entry has")
+        return self
+
+    def steps(self, task: str) -> int:
+        """The env-step budget of ``task``."""
+        return self.total_steps[task] if isinstance(self.total_steps, dict) else self.total_steps
+
+    def runs(self) -> list[RunSpec]:
+        """Every run, seed-major (all tasks and methods of seed 0 first), each config validated."""
+        out = []
+        for seed in self.seeds:
+            for task in self.tasks:
+                for entry in self.methods:
+                    fields: dict[str, Any] = {}
+                    for extra in (
+                        self.overrides,
+                        self.method_overrides.get(entry.method, {}),
+                        self.method_overrides.get(entry.label, {}) if entry.label != entry.method else {},
+                        entry.overrides,
+                    ):
+                        fields = merge(fields, extra)
+                    steps = self.steps(task)
+                    fields |= {
+                        "task": task,
+                        "method": entry.method,
+                        "seed": seed,
+                        "total_steps": steps,
+                        "eval_every": self.eval_every or max(1, steps // 10),
+                        "progress": False,
+                    }
+                    where = f"run ({task}, {entry.label}, seed {seed})"
+                    try:
+                        config = TrainConfig.model_validate(fields)
+                        resolve(config)  # every nested field, before any run starts
+                    except (ValidationError, ValueError, RegistryError) as e:
+                        raise ValueError(f"{where}: {e}") from e
+                    out.append(RunSpec(task, entry.label, seed, config))
+        return out
+
+
+@dataclass(frozen=True)
+class RunSpec:
+    """One run of a suite: where it goes and its config."""
+
+    task: str
+    label: str
+    seed: int
+    config: TrainConfig
+
+    def directory(self, root: Path) -> Path:
+        """``root/runs/<task>/<label>/s<seed>``."""
+        return root / "runs" / self.task / self.label / f"s{self.seed}"
+
+
+def load_suite(path: str | Path) -> Suite:
+    """Reads and validates a suite YAML file; errors name the file and the field."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"suite file {path} does not exist")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as e:
+        raise ValueError(f"{path}: not valid YAML: {e}") from e
+    if not isinstance(data, dict):
+        raise ValueError(f"{path}: a suite is a mapping of fields, got {type(data).__name__}")
+    try:
+        return Suite.model_validate(data)
+    except ValidationError as e:
+        raise ValueError(f"{path}: {e}") from e

@@ -1,0 +1,153 @@
+"""gorl bench on a tiny suite: runs, skips finished runs, records failures, resumes killed runs to the
+same numbers, and gives the same table on local processes and on a real local Ray."""
+
+import csv
+import io
+import json
+
+import pytest
+
+from gorl.bench import Suite, bench
+from gorl.train import Trainer
+
+TINY = {
+    "name": "tiny",
+    "tasks": ["cheetah-run"],
+    "methods": ["ppo", "fpo"],
+    "seeds": [0, 1],
+    "total_steps": 160,
+    "eval_every": 80,
+    "overrides": {
+        "episode_length": 50,
+        "eval_envs": 2,
+        "checkpoint_every_steps": 0,
+        "plot": False,
+        "optimizer": {"num_envs": 4, "rollout_length": 20, "unroll_length": 10, "num_minibatches": 2,
+                      "update_epochs": 2, "critic_hidden": [32]},
+    },
+    "method_overrides": {"fpo": {"schedule": {"decoder_options": {"hidden": [16, 16]}}}},
+}  # fmt: skip
+
+
+def table(out):
+    """table.csv without columns that depend on timing."""
+    rows = list(csv.DictReader(io.StringIO((out / "table.csv").read_text())))
+    return [{k: v for k, v in r.items() if "wall" not in k and "per_second" not in k} for r in rows]
+
+
+@pytest.fixture(scope="module")
+def local_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("bench") / "local"
+    log = io.StringIO()
+    result = bench(Suite.model_validate(TINY), out, parallel=2, threads=1, stream=log)
+    return out, result, log.getvalue()
+
+
+def test_bench_runs_every_run_and_writes_the_report(local_run):
+    out, result, log = local_run
+    assert not result.failed and len(result.records) == 4
+    for method in ("ppo", "fpo"):
+        for seed in (0, 1):
+            summary = json.loads(
+                (out / "runs" / "cheetah-run" / method / f"s{seed}" / "summary.json").read_text()
+            )
+            assert summary["env_steps"] == 160 and summary["method"] == method
+    assert "4 runs, 0 already done, 4 to run" in log and "4/4 done" in log
+    report = (out / "report.md").read_text()
+    assert "fpo" in report and "ppo" in report
+    assert {r["method"] for r in table(out)} == {"ppo", "fpo"}
+    assert json.loads((out / "suite.json").read_text())["total_steps"] == {"cheetah-run": 160}
+
+
+def test_a_second_bench_repeats_nothing(local_run):
+    out, _, _ = local_run
+    summary = out / "runs" / "cheetah-run" / "ppo" / "s0" / "summary.json"
+    before = summary.stat().st_mtime_ns
+    log = io.StringIO()
+    result = bench(Suite.model_validate(TINY), out, parallel=2, threads=1, stream=log)
+    assert "4 already done, 0 to run" in log.getvalue() and len(result.records) == 4
+    assert summary.stat().st_mtime_ns == before
+
+
+def test_a_failed_run_is_recorded_and_the_others_go_on(tmp_path):
+    suite = Suite.model_validate(
+        {
+            **TINY,
+            "tasks": ["cheetah-sprint", "cheetah-run"],
+            "methods": ["ppo"],
+            "seeds": [0],
+            "method_overrides": {},
+        }
+    )
+    result = bench(suite, tmp_path, parallel=1, threads=1, stream=io.StringIO())
+    assert len(result.failed) == 1 and "cheetah-sprint" in result.failed[0]["error"]
+    assert json.loads((tmp_path / "runs/cheetah-sprint/ppo/s0/failed.json").read_text())["status"] == "failed"
+    assert (tmp_path / "runs/cheetah-run/ppo/s0/summary.json").exists()
+    assert "cheetah-sprint" in (tmp_path / "report.md").read_text()
+
+
+class Killed(Exception):
+    pass
+
+
+def test_a_killed_run_resumes_from_its_checkpoint_to_the_same_numbers(
+    tmp_path, monkeypatch, numbers, local_run
+):
+    ref_dir = local_run[0] / "runs" / "cheetah-run" / "ppo" / "s0"
+    suite = Suite.model_validate({**TINY, "methods": ["ppo"], "seeds": [0], "method_overrides": {}})
+    (spec,) = suite.runs()
+    trainer = Trainer(spec.config.model_copy(update={"threads": 1}), spec.directory(tmp_path))
+    calls = {"n": 0}
+    original = trainer.learner.iterate
+
+    def dying():
+        calls["n"] += 1
+        if calls["n"] == 2:  # inside the second (last) iteration
+            raise Killed
+        return original()
+
+    monkeypatch.setattr(trainer.learner, "iterate", dying)
+    with pytest.raises(Killed):
+        trainer.run()
+    assert not (spec.directory(tmp_path) / "summary.json").exists()
+    result = bench(suite, tmp_path, parallel=1, threads=1, stream=io.StringIO(), report=False)
+    assert not result.failed
+    assert numbers(spec.directory(tmp_path)) == numbers(ref_dir)
+
+
+def test_ray_gives_the_same_table_as_local_processes(tmp_path, local_run):
+    pytest.importorskip("ray")
+    out = tmp_path / "ray"
+    result = bench(Suite.model_validate(TINY), out, engine="ray", threads=1, stream=io.StringIO())
+    assert not result.failed and len(result.records) == 4
+    assert table(out) == table(local_run[0])
+
+
+def test_bad_engine_and_parallel_are_errors(tmp_path):
+    with pytest.raises(ValueError, match="engine"):
+        bench(Suite.model_validate(TINY), tmp_path, engine="slurm")
+    with pytest.raises(ValueError, match="parallel"):
+        bench(Suite.model_validate(TINY), tmp_path, parallel=0)
+
+
+def test_the_cli_benches_reports_and_plots(tmp_path, local_run, capsys):
+    import yaml
+
+    from gorl.cli import main
+
+    out = local_run[0]
+    suite_file = tmp_path / "tiny.yaml"
+    suite_file.write_text(yaml.safe_dump(TINY))
+    assert main(["bench", str(suite_file), "--out", str(out), "--parallel", "2", "--threads", "1"]) == 0
+    assert "4 already done, 0 to run" in capsys.readouterr().out
+    assert main(["bench", str(suite_file)]) == 1  # the suite names no out: and none was given
+    assert "--out" in capsys.readouterr().err
+    assert main(["report", str(out)]) == 0 and (out / "report.md").exists()
+    assert main(["report", str(tmp_path)]) == 1
+    assert "no runs/" in capsys.readouterr().err
+    png = tmp_path / "actions.png"
+    runs = [str(out / "runs/cheetah-run" / m / "s0") for m in ("ppo", "fpo")]
+    assert (
+        main(["plot", "actions", *runs, "--out", str(png), "--samples", "300", "--warmup-steps", "10"]) == 0
+    )
+    assert png.exists() and png.with_suffix(".json").exists()

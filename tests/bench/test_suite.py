@@ -1,0 +1,85 @@
+"""Suite files: validation names the field, method entries and overrides expand into run configs."""
+
+import pytest
+
+from gorl.bench import Suite, load_suite
+
+BASE = {"name": "t", "tasks": ["cheetah-run"], "methods": ["ppo"], "seeds": [0], "total_steps": 1000}
+
+
+def test_entries_budgets_and_override_order():
+    suite = Suite.model_validate(
+        {
+            **BASE,
+            "tasks": ["cheetah-run", "walker-walk"],
+            "methods": [
+                "ppo",
+                {"label": "ppo-lr", "method": "ppo", "overrides": {"optimizer": {"lr": 1e-4}}},
+            ],
+            "seeds": [0, 1],
+            "total_steps": {"cheetah-run": 2000, "walker-walk": 1000},
+            "overrides": {"eval_envs": 3, "optimizer": {"lr": 5e-4, "gamma": 0.98}},
+            "method_overrides": {"ppo": {"optimizer": {"lr": 2e-4}}},
+        }
+    )
+    runs = suite.runs()
+    assert len(runs) == 8 and [r.seed for r in runs[:4]] == [0, 0, 0, 0]  # seed-major
+    by = {(r.task, r.label, r.seed): r.config for r in runs}
+    plain, swept = by[("cheetah-run", "ppo", 0)], by[("cheetah-run", "ppo-lr", 0)]
+    # suite < method (ppo, which ppo-lr also is) < the entry's own overrides; nested dicts merge
+    assert plain.optimizer == {"lr": 2e-4, "gamma": 0.98} and swept.optimizer == {"lr": 1e-4, "gamma": 0.98}
+    assert plain.total_steps == 2000 and by[("walker-walk", "ppo", 1)].total_steps == 1000
+    assert plain.eval_every == 200 and plain.eval_envs == 3 and not plain.progress
+    assert runs[0].directory(__import__("pathlib").Path("R")).as_posix() == "R/runs/cheetah-run/ppo/s0"
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        ({"seedz": [0]}, "seedz"),
+        ({"total_steps": {"walker-walk": 10}}, "no budget for"),
+        ({"methods": ["ppo", "ppo"]}, "labels must be unique"),
+        ({"methods": [{"label": "a/b", "method": "ppo"}]}, "without slashes"),
+        ({"method_overrides": {"sac": {}}}, "no method entry"),
+        ({"seeds": []}, "seeds"),
+    ],
+)
+def test_bad_suites_name_the_problem(change, match):
+    with pytest.raises(ValueError, match=match):
+        Suite.model_validate({**BASE, **change})
+
+
+def test_a_typo_in_a_nested_override_fails_before_any_run():
+    suite = Suite.model_validate({**BASE, "overrides": {"optimizer": {"lrr": 1e-3}}})
+    with pytest.raises(ValueError, match=r"(?s)run \(cheetah-run, ppo, seed 0\).*lrr"):
+        suite.runs()
+    suite = Suite.model_validate({**BASE, "methods": ["gorl-vae"]})
+    with pytest.raises(ValueError, match="gorl-vae"):
+        suite.runs()
+
+
+def test_load_suite_errors_name_the_file(tmp_path):
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        load_suite(tmp_path / "none.yaml")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("- a list\n")
+    with pytest.raises(ValueError, match=r"bad\.yaml: a suite is a mapping"):
+        load_suite(bad)
+    bad.write_text("name: x\ntasks: [cheetah-run]\nmethods: [ppo]\nseeds: [0]\n")
+    with pytest.raises(ValueError, match="total_steps"):
+        load_suite(bad)
+
+
+def test_the_shipped_suites_load_and_expand():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "benchmarks" / "suites"
+    files = sorted(root.glob("*.yaml"))
+    assert {f.stem for f in files} >= {"paper", "cpu-small", "generative-cpu", "sac-cpu", "ablation-penalty"}
+    for f in files:
+        suite = load_suite(f)
+        assert suite.runs(), f
+    paper = load_suite(root / "paper.yaml")
+    assert (
+        len(paper.runs()) == 6 * 5 * 5 and paper.paper_setting and paper.steps("cheetah-run") == 180_000_000
+    )
