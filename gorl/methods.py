@@ -78,16 +78,24 @@ def _sac(scale: Scale) -> MethodSpec:
 FLOW_POLICY: dict[str, Any] = {**ONE_STAGE, "initial_decoder": "flow"}
 
 
+def _flow_policy(scale: Scale) -> dict[str, Any]:
+    """The paper's FPO/DPPO network is a 4x32 SiLU MLP (GoRL paper, appendix E.3); on a CPU gorl keeps
+    its flow decoder's 4x64, so that the comparison with GoRL(FM) differs only in the objective."""
+    if scale == "paper":
+        return {**FLOW_POLICY, "decoder_options": {"hidden": [32, 32, 32, 32]}}
+    return FLOW_POLICY
+
+
 @register("fpo")
 def _fpo(scale: Scale) -> MethodSpec:
     """FPO: PPO on a flow policy with ratios from conditional flow-matching losses (one stage)."""
-    return MethodSpec("fpo", scale, encoder="prior", schedule=FLOW_POLICY)
+    return MethodSpec("fpo", scale, encoder="prior", schedule=_flow_policy(scale))
 
 
 @register("dppo")
 def _dppo(scale: Scale) -> MethodSpec:
     """DPPO: PPO over the flow's denoising chain, one ratio per step (one stage)."""
-    return MethodSpec("dppo", scale, encoder="prior", schedule=FLOW_POLICY)
+    return MethodSpec("dppo", scale, encoder="prior", schedule=_flow_policy(scale))
 
 
 def _gorl_ppo(decoder: str, scale: Scale) -> MethodSpec:
