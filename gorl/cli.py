@@ -19,6 +19,7 @@ from pydantic import ValidationError
 
 from gorl.algos.guards import NonFiniteError
 from gorl.checkpoint import CheckpointError
+from gorl.loggers import MissingLoggerPackage
 from gorl.registry import RegistryError
 from gorl.train_config import TrainConfig
 
@@ -236,7 +237,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gorl: invalid configuration:\n{e}", file=sys.stderr)
     except NonFiniteError as e:  # before RuntimeError, its base
         print(f"gorl: training stopped: {e}. The last good checkpoint is kept.", file=sys.stderr)
-    except (RegistryError, CheckpointError, OSError, ValueError, RuntimeError) as e:
+    except (RegistryError, CheckpointError, OSError, ValueError, RuntimeError, MissingLoggerPackage) as e:
         print(f"gorl: {e}", file=sys.stderr)
     return 1
 

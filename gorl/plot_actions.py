@@ -37,7 +37,7 @@ import numpy as np
 import numpy.typing as npt
 import torch
 
-from gorl.checkpoint import CheckpointError, atomic_write_json, load_checkpoint, rng_state, set_rng_state
+from gorl.checkpoint import CheckpointError, atomic_write_json, rng_state, set_rng_state
 
 FloatArray = npt.NDArray[np.float64]
 CHUNK = 4096  # actions drawn per policy call (fixed: the draws for a seed do not depend on n's split)
@@ -55,7 +55,7 @@ class LoadedRun:
     Attributes:
         run_dir: the run directory.
         train: the ``train`` section of its ``config.json``.
-        trainer: the ``gorl.train.Trainer`` with the checkpoint loaded (policy, learner, envs).
+        trainer: the ``gorl.train.Trainer`` from ``Trainer.load`` (read-only: policy, learner, envs).
     """
 
     run_dir: Path
@@ -108,23 +108,15 @@ def _kept_global_state() -> Iterator[None]:
 
 @contextlib.contextmanager
 def load_run(run_dir: str | Path) -> Iterator[LoadedRun]:
-    """Rebuilds the run in ``run_dir`` (config and checkpoint) as ``Trainer.resume`` does, and closes its
-    envs on exit. Nothing in ``run_dir`` is touched: the trainer's own directory is an empty temporary
-    one (``Trainer.resume`` truncates ``metrics.jsonl`` to the checkpoint, which would cut lines off a run
-    still training). The caller's global RNG state and thread count are kept."""
-    from gorl.train import FORMAT, Trainer
-    from gorl.train_config import TrainConfig
+    """Rebuilds the run in ``run_dir`` (config and checkpoint) with ``Trainer.load``, which writes nothing
+    into it (a run still training there is not disturbed), and closes its envs on exit. The caller's
+    global RNG state and thread count are kept."""
+    from gorl.train import Trainer
 
     train = check_run_dir(run_dir)
-    ckpt = load_checkpoint(Path(run_dir) / "checkpoint.pt")
-    if ckpt.get("format") != FORMAT:
-        raise CheckpointError(
-            f"{run_dir}/checkpoint.pt has format {ckpt.get('format')}; this gorl reads format {FORMAT}"
-        )
-    with tempfile.TemporaryDirectory(prefix="gorl-plot-actions-") as scratch, _kept_global_state():
-        trainer = Trainer(TrainConfig(**{**train, "progress": False}), scratch)
+    with _kept_global_state():
+        trainer = Trainer.load(run_dir, progress=False)
         try:
-            trainer._load(ckpt)
             yield LoadedRun(Path(run_dir), train, trainer)
         finally:
             for env in (trainer.env, trainer.eval_env):

@@ -11,6 +11,13 @@ Run directory::
     <out>/summary.json       final and best evaluation return, env steps/s (at the end)
     <out>/learning_curve.png evaluation return against env steps (at the end, with matplotlib)
     <out>/error.json         what stopped the run, if a guard did (the checkpoint stays the last good one)
+    <out>/decoders/stage<k>.pt the decoder fitted by the refit before stage k (k >= 1; written atomically):
+                             its registry name, options and weights (``read_decoder_snapshot``); a
+                             later run starts from one with ``schedule.initial_decoder_from``
+    <out>/tensorboard/, <out>/wandb/  the optional loggers' files (``TrainConfig.loggers``)
+
+``Trainer.resume`` continues a run; ``Trainer.load`` rebuilds one (finished or still running) for
+inspection and writes nothing into its directory.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ from tqdm import tqdm
 import gorl.algos as algos
 import gorl.decoders as decoders
 import gorl.encoders as encoders
+from gorl import loggers
 from gorl.algos.evaluate import evaluate
 from gorl.algos.guards import NonFiniteError
 from gorl.algos.schedule import ScheduleState, refit
@@ -46,19 +54,63 @@ from gorl.interfaces.optimizer import LatentOptimizer
 from gorl.train_config import TrainConfig, resolve
 
 FORMAT = 2  # 1: gorl 0.1 (PPO with the segment layout, one hard-wired optimizer)
+DECODER_FORMAT = 1  # of the decoder snapshots in <out>/decoders/
+DECODER_KIND = "gorl-decoder"
+
+
+def read_decoder_snapshot(path: str | Path) -> dict[str, Any]:
+    """Reads a decoder snapshot (``<run>/decoders/stage<k>.pt``).
+
+    Returns:
+        The snapshot: ``name`` (the decoder's registry name), ``options`` (its config options),
+        ``obs_dim``, ``action_dim``, ``latent_dim``, ``state_dict`` (CPU tensors), and where it came
+        from (``task``, ``method``, ``seed``, ``stage``, ``env_steps``).
+
+    Raises:
+        CheckpointError: the file is missing, unreadable, or not a decoder snapshot of this format.
+    """
+    path = Path(path)
+    snap = load_checkpoint(path)
+    if snap.get("kind") != DECODER_KIND:
+        raise CheckpointError(f"{path} is not a decoder snapshot (a <run>/decoders/stage<k>.pt file)")
+    if snap["format"] != DECODER_FORMAT:
+        raise CheckpointError(
+            f"decoder snapshot {path} has format {snap['format']}; this gorl reads format {DECODER_FORMAT}"
+        )
+    return snap
+
+
+def build_decoder(snapshot: dict[str, Any], device: torch.device | str = "cpu") -> GenerativeDecoder:
+    """The decoder a snapshot holds: built by its name and options, its weights loaded, on ``device``."""
+    decoder = decoders.make(
+        snapshot["name"],
+        obs_dim=snapshot["obs_dim"],
+        action_dim=snapshot["action_dim"],
+        latent_dim=snapshot["latent_dim"],
+        **snapshot["options"],
+    )
+    decoder.load_state_dict(snapshot["state_dict"])
+    return decoder.to(device)  # type: ignore[attr-defined, no-any-return]
 
 
 class Trainer:
-    """Builds everything from a ``TrainConfig`` and runs (or resumes) it in ``out``."""
+    """Builds everything from a ``TrainConfig`` and runs (or resumes) it in ``out``.
+
+    Building writes nothing: ``out`` is created by ``run``. Files the config reads (a decoder snapshot)
+    and the packages of its loggers are checked before any env is built.
+    """
 
     def __init__(self, config: TrainConfig, out: str | Path) -> None:
         self.config, self.out = config, Path(out)
         self.plan = resolve(config)  # every nested field validated before anything is built
+        self.read_only = False  # set by ``load``: ``run`` refuses
+        self.sinks: list[loggers.MetricsSink] = [loggers.make(n, self.out, config) for n in config.loggers]
+        self.schedule = self.plan.schedule
+        self.snapshot = self._read_snapshot()
         if config.device.startswith("cuda") and not torch.cuda.is_available():
             raise ValueError(f"device {config.device!r} asked for, but this machine has no CUDA device")
         if config.threads:
             torch.set_num_threads(config.threads)
-        self.schedule = self.plan.schedule
         seed_everything(config.seed)
         env_kw: dict[str, Any] = {"seed": config.seed, "device": config.device}
         if config.episode_length is not None:
@@ -77,7 +129,7 @@ class Trainer:
         )
         self.policy = CompositePolicy(
             encoder,
-            self._make_decoder(self.schedule.initial_decoder),
+            self._initial_decoder(),
             self.env.action_low.cpu(),
             self.env.action_high.cpu(),
         ).to(self.device)
@@ -100,22 +152,31 @@ class Trainer:
     # -- public ----------------------------------------------------------------------------------
     @classmethod
     def resume(cls, out: str | Path, **changes: Any) -> Trainer:
-        """Rebuilds a run from ``out/config.json`` and its checkpoint."""
-        out = Path(out)
-        cfg_path = out / "config.json"
-        if not cfg_path.exists():
-            raise CheckpointError(f"{out} is not a run directory (no config.json)")
-        ckpt = load_checkpoint(out / "checkpoint.pt")
-        if ckpt.get("format") != FORMAT:
-            raise CheckpointError(
-                f"{out}/checkpoint.pt has format {ckpt.get('format')}, written by an earlier gorl (0.1: PPO "
-                f"with the segment layout); this version reads format {FORMAT} only. Start a new run with "
-                f"the settings in the 'train' section of {cfg_path} (they still load), or finish it "
-                "with gorl 0.1"
-            )
-        cfg = TrainConfig(**{**json.loads(cfg_path.read_text())["train"], **changes})
-        trainer = cls(cfg, out)
-        trainer._load(ckpt)
+        """Rebuilds a run from ``out/config.json`` and its checkpoint, to continue it with ``run``.
+
+        ``metrics.jsonl`` is cut back to its size at the checkpoint (the lines after it will be written
+        again). ``changes`` replace ``TrainConfig`` fields (e.g. ``progress``, ``threads``).
+        """
+        config, ckpt = cls._read_run(Path(out), changes)
+        trainer = cls(config, out)
+        trainer._restore(ckpt)
+        trainer._truncate_metrics()
+        return trainer
+
+    @classmethod
+    def load(cls, out: str | Path, **changes: Any) -> Trainer:
+        """Rebuilds a finished or still running run from ``out/config.json`` and its checkpoint, read-only.
+
+        Nothing in ``out`` is written or truncated (a run still training there is not disturbed); the
+        returned Trainer holds the checkpoint's policy, optimiser state (observation normaliser too) and
+        envs, for inspection, and its ``run`` refuses. Its loggers are off (``loggers=[]``). Like
+        ``resume`` it seeds the global RNGs and sets them to the checkpoint's, and applies ``threads``.
+        ``changes`` replace ``TrainConfig`` fields (e.g. ``progress=False``, ``device``).
+        """
+        config, ckpt = cls._read_run(Path(out), {"loggers": [], **changes})
+        trainer = cls(config, out)
+        trainer._restore(ckpt)
+        trainer.read_only = True
         return trainer
 
     @property
@@ -125,6 +186,11 @@ class Trainer:
 
     def run(self) -> dict[str, Any]:
         """Runs to the end of the budget; returns the summary (also in ``summary.json``)."""
+        if self.read_only:
+            raise RuntimeError(
+                f"this Trainer was loaded read-only (Trainer.load({str(self.out)!r})); "
+                "continue the run with Trainer.resume instead"
+            )
         self.out.mkdir(parents=True, exist_ok=True)
         self._write_config()
         bar = tqdm(
@@ -144,6 +210,8 @@ class Trainer:
             raise
         finally:
             bar.close()
+            for sink in self.sinks:
+                sink.close()
         return self._finish()
 
     # -- the loop --------------------------------------------------------------------------------
@@ -196,6 +264,7 @@ class Trainer:
             progress=self.config.progress,
         )
         self.best_encoder = None
+        self._write_decoder_snapshot()
         # the refitted policy, evaluated as it starts its stage: how much a refit keeps of the policy
         record["return_after_refit"] = self._eval_returns().mean().item()
         if stage_evals:  # what the data came from: the stage's best (data_from_best) or its last evaluation
@@ -204,13 +273,73 @@ class Trainer:
             )
         self._log(record)
 
+    def _decoder_options(self, name: str) -> dict[str, Any]:
+        """The options decoder ``name`` is built with (``decoder_options`` go to the decoder that is
+        fitted, or to the initial one when none is)."""
+        return dict(self.schedule.decoder_options) if name == self.schedule.options_for else {}
+
     def _make_decoder(self, name: str | None) -> GenerativeDecoder:
-        """A freshly initialised decoder ``name`` on the run's device (``decoder_options`` go to the decoder
-        that is fitted, or to the initial one when none is)."""
+        """A freshly initialised decoder ``name`` on the run's device."""
         assert name is not None
-        options = self.schedule.decoder_options if name == self.schedule.options_for else {}
+        options = self._decoder_options(name)
         decoder = decoders.make(name, obs_dim=self.env.obs_dim, action_dim=self.env.action_dim, **options)
         return decoder.to(self.device)  # type: ignore[attr-defined, no-any-return]
+
+    def _read_snapshot(self) -> dict[str, Any] | None:
+        """The decoder snapshot ``schedule.initial_decoder_from`` names, checked against the schedule
+        (before any env is built); None when there is none."""
+        path = self.schedule.initial_decoder_from
+        if path is None:
+            return None
+        try:
+            snap = read_decoder_snapshot(path)
+        except CheckpointError as e:
+            raise CheckpointError(f"schedule.initial_decoder_from: {e}") from e
+        if snap["name"] != self.schedule.initial_decoder:
+            raise ValueError(
+                f"schedule.initial_decoder is {self.schedule.initial_decoder!r}, but the snapshot that "
+                f"schedule.initial_decoder_from names ({path}) holds a {snap['name']!r} decoder: set "
+                f"initial_decoder: {snap['name']}"
+            )
+        return snap
+
+    def _initial_decoder(self) -> GenerativeDecoder:
+        """Stage 0's decoder: the snapshot's (its weights loaded), or a fresh ``initial_decoder``."""
+        if self.snapshot is None:
+            return self._make_decoder(self.schedule.initial_decoder)
+        snap, path = self.snapshot, self.schedule.initial_decoder_from
+        dims = (self.env.obs_dim, self.env.action_dim, self.env.action_dim)
+        if (snap["obs_dim"], snap["action_dim"], snap["latent_dim"]) != dims:
+            raise ValueError(
+                f"schedule.initial_decoder_from: the snapshot {path} was fitted on {snap.get('task')} "
+                f"(obs_dim, action_dim, latent_dim = {snap['obs_dim']}, {snap['action_dim']}, "
+                f"{snap['latent_dim']}); this run's task {self.config.task} has {dims}"
+            )
+        try:
+            return build_decoder(snap, self.device)
+        except (RuntimeError, ValueError, TypeError) as e:  # load_state_dict: missing or mis-shaped weights
+            raise CheckpointError(f"schedule.initial_decoder_from: {path} does not load: {e}") from e
+
+    def _write_decoder_snapshot(self) -> None:
+        """Writes the decoder the refit before this stage fitted to ``decoders/stage<k>.pt``, atomically."""
+        decoder, name = self.policy.decoder, self.schedule.decoder
+        assert name is not None
+        snapshot = {
+            "format": DECODER_FORMAT,
+            "kind": DECODER_KIND,
+            "name": name,
+            "options": copy.deepcopy(self._decoder_options(name)),
+            "obs_dim": decoder.obs_dim,
+            "action_dim": decoder.action_dim,
+            "latent_dim": decoder.latent_dim,
+            "state_dict": {k: v.detach().cpu().clone() for k, v in decoder.state_dict().items()},
+            "task": self.config.task,
+            "method": self.config.method,
+            "seed": self.config.seed,
+            "stage": self.state.stage,
+            "env_steps": self.env_steps,
+        }
+        save_checkpoint(self.out / "decoders" / f"stage{self.state.stage}.pt", snapshot)
 
     def _eval_returns(self) -> torch.Tensor:
         """Deterministic returns ``(eval_envs,)`` of the current policy, from the fixed start states."""
@@ -251,6 +380,8 @@ class Trainer:
         with open(self.out / "metrics.jsonl", "ab") as f:
             f.write(line)
         self.metrics_bytes += len(line)
+        for sink in self.sinks:  # the same stream, record by record
+            sink.write(record)
 
     def _write_config(self) -> None:
         atomic_write_json(
@@ -278,7 +409,24 @@ class Trainer:
         save_checkpoint(self.out / "checkpoint.pt", state)
         self.last_checkpoint_steps = self.env_steps
 
-    def _load(self, ckpt: dict[str, Any]) -> None:
+    @staticmethod
+    def _read_run(out: Path, changes: dict[str, Any]) -> tuple[TrainConfig, dict[str, Any]]:
+        """The run's config (``changes`` applied) and checkpoint, read from ``out`` without writing."""
+        cfg_path = out / "config.json"
+        if not cfg_path.exists():
+            raise CheckpointError(f"{out} is not a run directory (no config.json)")
+        ckpt = load_checkpoint(out / "checkpoint.pt")
+        if ckpt.get("format") != FORMAT:
+            raise CheckpointError(
+                f"{out}/checkpoint.pt has format {ckpt.get('format')}, written by an earlier gorl (0.1: PPO "
+                f"with the segment layout); this version reads format {FORMAT} only. Start a new run with "
+                f"the settings in the 'train' section of {cfg_path} (they still load), or finish it "
+                "with gorl 0.1"
+            )
+        return TrainConfig(**{**json.loads(cfg_path.read_text())["train"], **changes}), ckpt
+
+    def _restore(self, ckpt: dict[str, Any]) -> None:
+        """Puts the checkpoint's state into this Trainer (memory only: writes no file)."""
         self.state = ScheduleState(**ckpt["schedule_state"])
         if ckpt["decoder_name"] != type(self.policy.decoder).__name__:
             if self.schedule.decoder is None:
@@ -297,11 +445,15 @@ class Trainer:
         self.iterations, self.total_wall = ckpt["iterations"], ckpt["total_wall"]
         self.metrics_bytes = ckpt["metrics_bytes"]
         self.last_checkpoint_steps = self.env_steps
+        set_rng_state(ckpt["rng"])
+
+    def _truncate_metrics(self) -> None:
+        """Drops the ``metrics.jsonl`` lines written after the checkpoint (a resumed run writes them
+        again); loggers are not rewound: TensorBoard gets those records a second time."""
         path = self.out / "metrics.jsonl"
-        if path.exists():  # drop lines written after the checkpoint: they will be written again
+        if path.exists():
             with open(path, "r+b") as f:
                 f.truncate(self.metrics_bytes)
-        set_rng_state(ckpt["rng"])
 
     def _finish(self) -> dict[str, Any]:
         final = self.evals[-1] if self.evals else None

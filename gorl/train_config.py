@@ -10,6 +10,7 @@ field. Configs written before 0.2 (``ppo_preset`` / ``ppo``) load: they are the 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
@@ -68,6 +69,11 @@ class TrainConfig(Config):
     progress: bool = Field(True, description="show a progress bar")
     threads: int | None = Field(None, ge=1, description="torch CPU threads; None leaves torch's default")
     plot: bool = Field(True, description="write learning_curve.png into the run directory (needs matplotlib)")
+    loggers: list[Literal["tensorboard", "wandb"]] = Field(
+        default_factory=list,
+        description="also send every metrics.jsonl record to these: tensorboard (<run>/tensorboard/, needs "
+        "gorl[tensorboard]), wandb (offline, <run>/wandb/, needs gorl[wandb]); none by default",
+    )
 
     @model_validator(mode="before")
     @classmethod
@@ -119,9 +125,15 @@ def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def resolve(config: TrainConfig) -> RunPlan:
+def resolve(config: TrainConfig, *, check_files: bool = True) -> RunPlan:
     """Validates every nested part of ``config``; raises ``ValueError``/``ValidationError`` naming the
-    field, or ``RegistryError`` for an unknown name, before anything is built."""
+    field, or ``RegistryError`` for an unknown name, before anything is built.
+
+    ``check_files``: also require the files the config reads (``schedule.initial_decoder_from``) to
+    exist (``FileNotFoundError``). A benchmark suite expands its runs with ``False``: its runs may read
+    files that another suite's runs write later; the ``Trainer`` always checks (and reads) them before
+    it builds an env.
+    """
     spec = methods.get(config.method, config.resolved_scale)
     opt_spec = registry.spec(spec.optimizer)
     preset = config.optimizer_preset or spec.preset
@@ -133,6 +145,12 @@ def resolve(config: TrainConfig) -> RunPlan:
     for k, overrides in enumerate(schedule.stage_overrides):
         opt_spec.check_overrides(opt_config, overrides, f"schedule.stage_overrides[{k}]")
     decoders.REGISTRY.get(schedule.initial_decoder)
+    snapshot = schedule.initial_decoder_from
+    if check_files and snapshot is not None and not Path(snapshot).is_file():
+        raise FileNotFoundError(
+            f"schedule.initial_decoder_from: no decoder snapshot at {snapshot} (a "
+            "<run>/decoders/stage<k>.pt file, written by a run that fits decoders)"
+        )
     # the name and the options of the decoder they configure, checked on a small instance
     try:
         decoders.make(schedule.options_for, obs_dim=2, action_dim=2, **schedule.decoder_options)

@@ -128,9 +128,10 @@ def test_resume_refuses_config_changes(tmp_path, capsys):
     assert "cannot change it" in capsys.readouterr().err
 
 
-def test_the_warp_backend_trains_through_the_same_trainer(tmp_path, numbers):
+@pytest.mark.parametrize("method", ["ppo", "fpo", "dppo"])
+def test_the_warp_backend_trains_through_the_same_trainer(tmp_path, numbers, method):
     pytest.importorskip("mujoco_warp")
-    cfg = {**TINY, "method": "ppo", "schedule": {}, "backend": "warp", "total_steps": 160, "eval_every": 160}
+    cfg = {**TINY, "method": method, "schedule": {}, "backend": "warp", "total_steps": 160, "eval_every": 160}
     summary = Trainer(TrainConfig(**cfg), tmp_path).run()
     assert summary["env_steps"] == 160
     iterations = [r for r in numbers(tmp_path) if r["kind"] == "iteration"]
@@ -196,3 +197,23 @@ def test_checkpoints_every_n_env_steps(tmp_path, monkeypatch):
     monkeypatch.setattr(trainer, "_checkpoint", spy)
     trainer.run()
     assert written == [160, 320, 480, 640]  # every 160 steps, and at the end of the (single) stage
+
+
+def test_load_rebuilds_a_run_without_writing_into_it(tmp_path):
+    out = tmp_path / "run"
+    Trainer(
+        TrainConfig(**{**TINY, "method": "ppo", "schedule": {}, "total_steps": 160, "plot": False}), out
+    ).run()
+    with open(out / "metrics.jsonl", "ab") as f:  # a line past the checkpoint, as a running run has
+        f.write(b'{"kind": "iteration", "env_steps": 240}\n')
+    before = {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.rglob("*") if p.is_file()}
+    trainer = Trainer.load(out, progress=False)
+    assert {p: (p.read_bytes(), p.stat().st_mtime_ns) for p in out.rglob("*") if p.is_file()} == before
+    ckpt = load_checkpoint(out / "checkpoint.pt")
+    assert trainer.env_steps == 160 and trainer.evals == ckpt["evals"]
+    state = trainer.policy.encoder.state_dict()
+    assert all(torch.equal(state[k], v) for k, v in ckpt["encoder"].items())
+    with pytest.raises(RuntimeError, match="loaded read-only"):
+        trainer.run()
+    Trainer.resume(out)  # resume, by contrast, cuts metrics.jsonl back to the checkpoint
+    assert b"240" not in (out / "metrics.jsonl").read_bytes()

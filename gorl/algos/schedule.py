@@ -1,8 +1,10 @@
 """The GoRL two-timescale schedule: stages, and the decoder refit between them.
 
-Stage 0 trains the encoder with the identity decoder. Each later stage first refits the decoder on
-fresh on-policy pairs from the current policy, with z ~ N(0, I) drawn by the decoder's own loss (never
-from the encoder), then resets the encoder to the prior and trains it again with the new decoder frozen.
+Stage 0 trains the encoder with the initial decoder: the identity, or a decoder snapshot that another
+run's refit wrote (``initial_decoder_from``; the decoder-stage study). Each later stage first refits the
+decoder on fresh on-policy pairs from the current policy, with z ~ N(0, I) drawn by the decoder's own loss
+(never from the encoder), then resets the encoder to the prior and trains it again with the new decoder
+frozen.
 Stages end at fractions of the env-step budget (default 1/3, 1/3, 1/6, 1/6: the official 60/60/30/30M
 of 180M). The schedule is a resumable state machine: ``ScheduleState`` says where it is. ``refit``
 is the decoder phase; it talks to the optimiser and the policy through their interfaces only.
@@ -36,6 +38,12 @@ class ScheduleConfig(Config):
         description="share of the budget per stage; sums to 1",
     )
     initial_decoder: str = Field("identity", description="the decoder of stage 0")
+    initial_decoder_from: str | None = Field(
+        None,
+        description="a decoder snapshot (<run>/decoders/stage<k>.pt, written by a run's refits) to start "
+        "stage 0 with: built by the file's name and options, its weights loaded; initial_decoder must "
+        "name the file's decoder. None: a freshly initialised initial_decoder",
+    )
     decoder: str | None = Field(
         "flow", description="decoder fitted from stage 1 on; None: the initial decoder throughout"
     )
@@ -66,6 +74,15 @@ class ScheduleConfig(Config):
     def _fractions(self) -> ScheduleConfig:
         if any(f <= 0 for f in self.stage_fractions) or abs(sum(self.stage_fractions) - 1.0) > 1e-6:
             raise ValueError(f"stage_fractions must be positive and sum to 1, got {self.stage_fractions}")
+        if self.initial_decoder_from is not None:
+            if not self.initial_decoder_from.strip():
+                raise ValueError("initial_decoder_from must be a path to a decoder snapshot, or None")
+            if self.decoder is None and self.decoder_options:
+                raise ValueError(
+                    "decoder_options configure the initial decoder when no decoder is fitted, but with "
+                    "initial_decoder_from its options come from the snapshot file: leave decoder_options "
+                    f"empty (got {self.decoder_options})"
+                )
         return self
 
     @property

@@ -19,10 +19,19 @@ name, or a labelled variant of one with its own overrides (how the ablations swe
 Overrides merge into the run config key by key (nested dicts merge, other values replace), in this
 order: the suite's ``overrides``, ``method_overrides[method]``, ``method_overrides[label]``, the entry's
 own ``overrides``; ``task``, ``method``, ``seed``, ``total_steps`` and ``eval_every`` come from the suite.
+Every string value in the merged overrides (in nested dicts and lists too) is then formatted with the
+run's ``{task}``, ``{seed}`` and ``{label}`` (``str.format``; ``{{`` and ``}}`` are literal braces), so
+one entry can point each run at its own file::
+
+    overrides: {schedule: {initial_decoder_from: "results/runs/{task}/gorl-fm/s{seed}/decoders/stage1.pt"}}
+
+Runs are validated with ``resolve(config, check_files=False)``: files a run reads may be written by
+another suite's runs later; a run whose file is still missing when it starts fails (``failed.json``).
 """
 
 from __future__ import annotations
 
+import string
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -120,6 +129,9 @@ class Suite(Config):
                         entry.overrides,
                     ):
                         fields = merge(fields, extra)
+                    where = f"run ({task}, {entry.label}, seed {seed})"
+                    names = {"task": task, "seed": seed, "label": entry.label}
+                    fields = fill_placeholders(fields, names, where)
                     steps = self.steps(task)
                     fields |= {
                         "task": task,
@@ -129,14 +141,43 @@ class Suite(Config):
                         "eval_every": self.eval_every or max(1, steps // 10),
                         "progress": False,
                     }
-                    where = f"run ({task}, {entry.label}, seed {seed})"
                     try:
                         config = TrainConfig.model_validate(fields)
-                        resolve(config)  # every nested field, before any run starts
+                        # every nested field, before any run starts; the files runs read may come later
+                        resolve(config, check_files=False)
                     except (ValidationError, ValueError, RegistryError) as e:
                         raise ValueError(f"{where}: {e}") from e
                     out.append(RunSpec(task, entry.label, seed, config))
         return out
+
+
+def fill_placeholders(value: Any, names: dict[str, Any], where: str = "overrides") -> Any:
+    """``value`` with every string in it (recursively through dicts and lists; keys are left alone)
+    formatted with ``names`` (``str.format``: ``{task}``, ``{seed:02d}``; ``{{``/``}}`` are braces).
+
+    Raises:
+        ValueError: a string names a placeholder outside ``names`` (or indexes one), naming ``where``.
+    """
+    if isinstance(value, dict):
+        return {k: fill_placeholders(v, names, where) for k, v in value.items()}
+    if isinstance(value, list):
+        return [fill_placeholders(v, names, where) for v in value]
+    if not isinstance(value, str):
+        return value
+    try:
+        fields = [f for _, f, _, _ in string.Formatter().parse(value) if f is not None]
+    except ValueError as e:  # an unmatched brace
+        raise ValueError(f"{where}: {value!r} is not a valid template ({e}); write {{{{ for a brace") from e
+    unknown = [f for f in fields if f not in names]
+    if unknown:
+        raise ValueError(
+            f"{where}: {value!r} has the placeholder(s) {unknown}; known: "
+            f"{', '.join('{' + n + '}' for n in names)} (write {{{{ and }}}} for literal braces)"
+        )
+    try:
+        return value.format(**names)
+    except (KeyError, IndexError, AttributeError, ValueError) as e:  # e.g. a bad format spec
+        raise ValueError(f"{where}: {value!r} does not format ({type(e).__name__}: {e})") from e
 
 
 @dataclass(frozen=True)

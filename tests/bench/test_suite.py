@@ -83,3 +83,58 @@ def test_the_shipped_suites_load_and_expand():
     assert (
         len(paper.runs()) == 6 * 5 * 5 and paper.paper_setting and paper.steps("cheetah-run") == 180_000_000
     )
+
+
+def test_placeholders_format_every_string_of_the_overrides():
+    from gorl.bench.suite import fill_placeholders
+
+    names = {"task": "cheetah-run", "seed": 2, "label": "x"}
+    value = {"a": ["{task}/s{seed}", {"b": "{label}-{seed:02d}"}], "k{seed}": "{{literal}}", "n": 3}
+    assert fill_placeholders(value, names) == {
+        "a": ["cheetah-run/s2", {"b": "x-02"}],
+        "k{seed}": "{literal}",  # keys are left alone
+        "n": 3,
+    }
+    snap = "R/runs/{task}/gorl-fm/s{seed}/decoders/{label}.pt"
+    entry = {
+        "label": "stage2",
+        "method": "gorl-fm",
+        "overrides": {"schedule": {"initial_decoder_from": snap}},
+    }
+    frozen = {"schedule": {"initial_decoder": "flow", "decoder": None, "stage_fractions": [1.0]}}
+    suite = Suite.model_validate(
+        {**BASE, "methods": [entry], "seeds": [0, 1], "method_overrides": {"gorl-fm": frozen}}
+    )
+    runs = suite.runs()  # the snapshot files do not exist (yet): expanding a suite does not read them
+    assert [r.config.schedule["initial_decoder_from"] for r in runs] == [
+        "R/runs/cheetah-run/gorl-fm/s0/decoders/stage2.pt",
+        "R/runs/cheetah-run/gorl-fm/s1/decoders/stage2.pt",
+    ]
+    known = r"known: \{task\}, \{seed\}, \{label\}"
+    bad_templates = [
+        ("{sead}", r"placeholder\(s\) \['sead'\]; " + known),
+        ("{task", "not a valid template"),
+        ("{}", r"placeholder\(s\) \[''\]"),
+    ]
+    for bad, match in bad_templates:
+        suite = Suite.model_validate({**BASE, "overrides": {"device": bad}})
+        with pytest.raises(ValueError, match=r"(?s)run \(cheetah-run, ppo, seed 0\).*" + match):
+            suite.runs()
+
+
+def test_the_decoder_stage_suite_points_each_seed_at_its_snapshot():
+    from pathlib import Path
+
+    suite = load_suite(Path(__file__).resolve().parents[2] / "benchmarks" / "suites" / "ablation-stages.yaml")
+    runs = {(r.label, r.seed): r.config for r in suite.runs()}
+    assert len(runs) == 12 and {r.task for r in suite.runs()} == {"cheetah-run"}
+    assert runs[("stage0", 1)].schedule.get("initial_decoder_from") is None
+    assert runs[("stage2", 1)].schedule["initial_decoder_from"] == (
+        "benchmarks/results/generative_cpu/runs/cheetah-run/gorl-fm/s1/decoders/stage2.pt"
+    )
+    from gorl.train_config import resolve
+
+    plan = resolve(runs[("stage3", 0)], check_files=False).schedule
+    assert plan.decoder is None and plan.initial_decoder == "flow" and plan.stage_fractions == [1.0]
+    assert plan.stage_overrides == [{"penalty_coef": 1.0e-3}]
+    assert runs[("stage3", 0)].total_steps == 501760 and runs[("stage3", 0)].eval_envs == 8
