@@ -11,34 +11,12 @@ import pytest
 
 from gorl import loggers
 from gorl.checkpoint import load_checkpoint
+from gorl.testing.tiny import tiny_run
 from gorl.train import Trainer
 from gorl.train_config import TrainConfig
 
 # 4 envs x 20 steps = 80 env steps per iteration; GoRL(FM): 4 stages, 3 refits over 640 steps
-TINY = {
-    "task": "cheetah-run",
-    "method": "gorl-fm",
-    "total_steps": 640,
-    "episode_length": 50,
-    "eval_every": 320,
-    "eval_envs": 2,
-    "progress": False,
-    "plot": False,
-    "checkpoint_every_steps": 0,
-    "optimizer": {
-        "num_envs": 4,
-        "rollout_length": 20,
-        "unroll_length": 10,
-        "num_minibatches": 2,
-        "update_epochs": 2,
-        "critic_hidden": [32],
-    },
-    "schedule": {
-        "decoder_pairs": 256,
-        "fit": {"steps": 20, "batch_size": 64, "eval_every": 10},
-        "decoder_options": {"hidden": [16, 16]},
-    },
-}
+TINY = tiny_run(plot=False)
 
 
 class FakeSink:

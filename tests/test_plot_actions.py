@@ -16,36 +16,13 @@ from gorl.plot_actions import (
     sample_actions,
     sample_modes,
 )
+from gorl.testing.tiny import TINY_REFITS, tiny_run
 from gorl.train import Trainer
 from gorl.train_config import TrainConfig
 
 # 4 envs x 20 steps = 80 env steps per iteration; episodes of 50 steps
-TINY = {
-    "task": "cheetah-run",
-    "total_steps": 160,
-    "episode_length": 50,
-    "eval_every": 160,
-    "eval_envs": 2,
-    "progress": False,
-    "plot": False,
-    "checkpoint_every_steps": 0,
-    "optimizer": {
-        "num_envs": 4,
-        "rollout_length": 20,
-        "unroll_length": 10,
-        "num_minibatches": 2,
-        "update_epochs": 2,
-        "critic_hidden": [32],
-    },
-}
-FM = {
-    "total_steps": 640,
-    "schedule": {
-        "decoder_pairs": 256,
-        "fit": {"steps": 20, "batch_size": 64, "eval_every": 10},
-        "decoder_options": {"hidden": [16, 16]},
-    },
-}
+TINY = tiny_run("ppo", total_steps=160, eval_every=160, plot=False)
+FM = {"method": "gorl-fm", "total_steps": 640, "schedule": TINY_REFITS}
 WARMUP = 20  # < the evaluation episode length of 50
 
 
@@ -53,8 +30,8 @@ WARMUP = 20  # < the evaluation episode length of 50
 def runs(tmp_path_factory):
     """Two finished tiny runs on cheetah-run: ``{"ppo": dir, "gorl-fm": dir}``."""
     root = tmp_path_factory.mktemp("runs")
-    Trainer(TrainConfig(**TINY, method="ppo"), root / "ppo").run()
-    Trainer(TrainConfig(**{**TINY, **FM}, method="gorl-fm"), root / "fm").run()
+    Trainer(TrainConfig(**TINY), root / "ppo").run()
+    Trainer(TrainConfig(**{**TINY, **FM}), root / "fm").run()
     return {"ppo": root / "ppo", "gorl-fm": root / "fm"}
 
 

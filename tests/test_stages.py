@@ -6,33 +6,12 @@ import pytest
 import torch
 
 from gorl.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from gorl.testing.tiny import tiny_run
 from gorl.train import Trainer, build_decoder, read_decoder_snapshot
 from gorl.train_config import TrainConfig
 
 # 4 envs x 20 steps (two GAE segments of 10) = 80 env steps per iteration; 4 stages over 640 steps.
-TINY = {
-    "task": "cheetah-run",
-    "method": "gorl-fm",
-    "total_steps": 640,
-    "episode_length": 50,
-    "eval_every": 320,
-    "eval_envs": 2,
-    "progress": False,
-    "checkpoint_every_steps": 0,
-    "optimizer": {
-        "num_envs": 4,
-        "rollout_length": 20,
-        "unroll_length": 10,
-        "num_minibatches": 2,
-        "update_epochs": 2,
-        "critic_hidden": [32],
-    },
-    "schedule": {
-        "decoder_pairs": 256,
-        "fit": {"steps": 20, "batch_size": 64, "eval_every": 10},
-        "decoder_options": {"hidden": [16, 16]},
-    },
-}
+TINY = tiny_run()
 
 # the decoder-stage study's run: GoRL(FM)'s encoder, one stage, the snapshot's flow decoder frozen
 FROZEN_SCHEDULE = {

@@ -94,6 +94,23 @@ class _LocScale(nn.Module):
         return loc, scale_from_raw(raw)
 
 
+def latent_actor(loc_scale: nn.Module) -> ProbabilisticActor:
+    """TorchRL's actor around ``loc_scale`` (obs -> (loc, scale)): OBSERVATION -> LOC, SCALE, a sampled
+    LATENT and its LATENT_LOG_PROB under the diagonal Gaussian."""
+    module = TensorDictModule(loc_scale, in_keys=[OBSERVATION], out_keys=[LOC, SCALE])
+    return ProbabilisticActor(
+        module,
+        in_keys=[LOC, SCALE],
+        out_keys=[LATENT],
+        distribution_class=IndependentNormal,
+        return_log_prob=True,
+        log_prob_key=LATENT_LOG_PROB,
+        # sample unless told otherwise (TorchRL's default is the mean): evaluation asks for
+        # ExplorationType.DETERMINISTIC explicitly
+        default_interaction_type=InteractionType.RANDOM,
+    )
+
+
 @register("gaussian")
 class GaussianEncoder(nn.Module):
     """A diagonal Gaussian latent policy; see the module docstring.
@@ -113,18 +130,7 @@ class GaussianEncoder(nn.Module):
         heads = 2 * latent_dim if self.config.state_scale else latent_dim
         net = mlp(obs_dim, self.config.hidden, heads, ACTIVATIONS[self.config.activation])
         self.loc_scale = _LocScale(net, latent_dim, self.config.state_scale)
-        module = TensorDictModule(self.loc_scale, in_keys=[OBSERVATION], out_keys=[LOC, SCALE])
-        self._actor = ProbabilisticActor(
-            module,
-            in_keys=[LOC, SCALE],
-            out_keys=[LATENT],
-            distribution_class=IndependentNormal,
-            return_log_prob=True,
-            log_prob_key=LATENT_LOG_PROB,
-            # sample unless told otherwise (TorchRL's default is the mean): evaluation asks for
-            # ExplorationType.DETERMINISTIC explicitly
-            default_interaction_type=InteractionType.RANDOM,
-        )
+        self._actor = latent_actor(self.loc_scale)
         self.reset_to_prior()
 
     @property

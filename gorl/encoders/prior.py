@@ -10,13 +10,12 @@ with no gradient to give).
 from __future__ import annotations
 
 import torch
-from tensordict.nn import InteractionType, TensorDictModule
 from torch import Tensor, nn
 from torch.distributions import Distribution
 from torchrl.modules import IndependentNormal, ProbabilisticActor
 
 from gorl.encoders import register
-from gorl.interfaces.keys import LATENT, LATENT_LOG_PROB, LOC, OBSERVATION, SCALE
+from gorl.encoders.gaussian import latent_actor
 
 
 class _StandardNormal(nn.Module):
@@ -46,16 +45,7 @@ class PriorEncoder(nn.Module):
             raise ValueError(f"obs_dim and latent_dim must be positive, got {obs_dim}, {latent_dim}")
         self.obs_dim, self.latent_dim = obs_dim, latent_dim
         self.loc_scale = _StandardNormal(latent_dim)
-        module = TensorDictModule(self.loc_scale, in_keys=[OBSERVATION], out_keys=[LOC, SCALE])
-        self._actor = ProbabilisticActor(
-            module,
-            in_keys=[LOC, SCALE],
-            out_keys=[LATENT],
-            distribution_class=IndependentNormal,
-            return_log_prob=True,
-            log_prob_key=LATENT_LOG_PROB,
-            default_interaction_type=InteractionType.RANDOM,
-        )
+        self._actor = latent_actor(self.loc_scale)
 
     @property
     def actor(self) -> ProbabilisticActor:

@@ -12,6 +12,7 @@ from gorl.algos.fpo import FPOConfig, FPOTerm
 from gorl.algos.fpo.functional import cfm_losses, draw_times, fpo_log_ratio
 from gorl.algos.ppo.functional import surrogate
 from gorl.composite import CompositePolicy
+from gorl.testing.tiny import tiny_run
 from gorl.train import Trainer
 from gorl.train_config import TrainConfig
 
@@ -111,23 +112,12 @@ def test_config_rejects_an_entropy_bonus():
         FPOConfig(entropy_coef=0.01)
 
 
-TINY = {
-    "task": "cheetah-run",
-    "total_steps": 320,
-    "episode_length": 50,
-    "eval_every": 160,
-    "eval_envs": 2,
-    "progress": False,
-    "checkpoint_every_steps": 0,
-    "optimizer": {"num_envs": 4, "rollout_length": 20, "unroll_length": 10, "num_minibatches": 2,
-                  "update_epochs": 2, "critic_hidden": [32]},
-    "schedule": {"decoder_options": {"hidden": [16, 16]}},
-}  # fmt: skip
+TINY = tiny_run("fpo", total_steps=320, eval_every=160, schedule={"decoder_options": {"hidden": [16, 16]}})
 
 
 @pytest.mark.parametrize("method", ["fpo", "dppo"])
 def test_a_killed_run_resumes_to_the_same_numbers(tmp_path, monkeypatch, resume_check, numbers, method):
-    cfg = TrainConfig(**TINY, method=method)
+    cfg = TrainConfig(**{**TINY, "method": method})
     ref = Trainer(cfg, tmp_path / "ref").run()
     assert math.isfinite(ref["final_return"])
     run = numbers(tmp_path / "ref")
@@ -139,10 +129,11 @@ def test_a_killed_run_resumes_to_the_same_numbers(tmp_path, monkeypatch, resume_
 
 @pytest.mark.parametrize("method", ["fpo", "dppo"])
 def test_decoder_options_reach_the_flow_policy(tmp_path, method):
-    trainer = Trainer(TrainConfig(**TINY, method=method), tmp_path)
+    trainer = Trainer(TrainConfig(**{**TINY, "method": method}), tmp_path)
     assert trainer.policy.decoder.config.hidden == [16, 16]
     assert type(trainer.policy.encoder).__name__ == "PriorEncoder"
     with pytest.raises(ValueError, match="decoder_options"):
         Trainer(
-            TrainConfig(**{**TINY, "schedule": {"decoder_options": {"hiden": [8]}}}, method=method), tmp_path
+            TrainConfig(**{**TINY, "method": method, "schedule": {"decoder_options": {"hiden": [8]}}}),
+            tmp_path,
         )
