@@ -27,7 +27,9 @@ import json
 import logging
 import multiprocessing as mp
 import os
+import signal
 import sys
+import threading
 import time
 import traceback
 from dataclasses import dataclass, field
@@ -263,6 +265,12 @@ def _local(
 ) -> list[dict[str, Any]]:
     """Keeps ``parallel`` spawned processes busy; a process that dies without a record is a failure."""
     ctx = mp.get_context("spawn")
+
+    def terminated(signum: int, frame: object) -> None:  # a kill of the bench stops its runs too
+        raise KeyboardInterrupt
+
+    main_thread = threading.current_thread() is threading.main_thread()  # signal handlers live there only
+    previous = signal.signal(signal.SIGTERM, terminated) if main_thread else None
     pending: list[RunSpec] = list(todo)
     running: list[tuple[RunSpec, Path, Any]] = []
     records: list[dict[str, Any]] = []
@@ -294,6 +302,9 @@ def _local(
             p.terminate()
         print("interrupted: run the same command again to resume", file=progress.stream, flush=True)
         raise
+    finally:
+        if main_thread:
+            signal.signal(signal.SIGTERM, previous)
     return records
 
 

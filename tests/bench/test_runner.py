@@ -151,3 +151,44 @@ def test_the_cli_benches_reports_and_plots(tmp_path, local_run, capsys):
         main(["plot", "actions", *runs, "--out", str(png), "--samples", "300", "--warmup-steps", "10"]) == 0
     )
     assert png.exists() and png.with_suffix(".json").exists()
+
+
+def test_killing_the_bench_and_running_it_again_repeats_no_finished_run(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import yaml
+
+    suite = {**TINY, "methods": ["ppo"], "method_overrides": {}, "total_steps": 480}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(suite))
+    out = tmp_path / "out"
+    cmd = [
+        sys.executable,
+        "-m",
+        "gorl.cli",
+        "bench",
+        str(tmp_path / "s.yaml"),
+        "--out",
+        str(out),
+        "--threads",
+        "1",
+    ]
+    bench_proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    first = out / "runs" / "cheetah-run" / "ppo" / "s0" / "summary.json"
+    second = out / "runs" / "cheetah-run" / "ppo" / "s1" / "metrics.jsonl"
+    deadline = time.monotonic() + 300
+    while not (first.exists() and second.exists()) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert first.exists(), bench_proc.communicate()[0]
+    os.kill(bench_proc.pid, signal.SIGTERM)  # seed 1 is running
+    log = bench_proc.communicate(timeout=60)[0]
+    assert "interrupted" in log
+    before = first.stat().st_mtime_ns
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "1 already done, 1 to run" in again.stdout
+    assert first.stat().st_mtime_ns == before
+    assert json.loads((out / "runs/cheetah-run/ppo/s1/summary.json").read_text())["env_steps"] == 480
