@@ -518,6 +518,36 @@ def _header_md(suite: Suite) -> list[str]:
     return lines
 
 
+def _refits_md(suite: Suite) -> list[str]:
+    """GoRL's refits: per task, method and stage, the mean over seeds of the return of the policy the
+    refit data came from and of the refitted policy as its stage starts (a refit that loses the policy
+    shows here); empty when no finished run refitted."""
+    found: dict[tuple[str, str, int], list[tuple[float, float]]] = {}
+    for r in suite.runs:
+        path = r.path / "metrics.jsonl"
+        if r.status != "done" or not path.exists():
+            continue
+        for line in path.read_text().splitlines():
+            rec = json.loads(line)
+            if rec.get("kind") == "refit" and "return_before_refit" in rec and "return_after_refit" in rec:
+                key = (r.task, r.method, int(rec["stage"]))
+                found.setdefault(key, []).append((rec["return_before_refit"], rec["return_after_refit"]))
+    if not found:
+        return []
+    rows = [
+        [t, m, str(k), str(len(v)), _num(np.mean([b for b, _ in v])), _num(np.mean([a for _, a in v]))]
+        for (t, m, k), v in sorted(found.items())
+    ]
+    return [
+        "## Decoder refits",
+        "",
+        "Before: evaluation return of the encoder the refit data came from; after: the refitted policy as "
+        "its stage starts (the encoder reset to the prior where the method resets it). Means over seeds.",
+        "",
+        *_md_table(["task", "method", "stage", "seeds", "return before", "return after"], rows),
+    ]
+
+
 def write_report(dir: Path, *, reference: Reference | None = None) -> Path:
     """Reads the suite in ``dir`` and writes its report there (every file atomically).
 
@@ -550,6 +580,7 @@ def write_report(dir: Path, *, reference: Reference | None = None) -> Path:
         _reference_md(suite, reference),
         _pictures_md(curves, profile, plt is not None),
         _runs_md(suite),
+        _refits_md(suite),
         _failed_md(suite),
     ]
     text = "\n\n".join("\n".join(s) for s in sections if s) + "\n"

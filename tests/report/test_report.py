@@ -183,3 +183,23 @@ def test_report_of_a_suite_with_no_finished_run(tmp_path):
     assert "| ppo | — | — | — |" in text
     assert len(_rows(tmp_path / "table.csv")) == 4 and _rows(tmp_path / "runs.csv") == []
     assert not list(tmp_path.glob("*.png"))
+
+
+def test_refits_are_tabulated_per_stage(tmp_path):
+    # one finished GoRL run with two refits: the section shows each stage's before/after returns
+    run = tmp_path / "runs" / "cheetah-run" / "gorl-fm" / "s0"
+    run.mkdir(parents=True)
+    summary = {"task": "cheetah-run", "method": "gorl-fm", "seed": 0, "env_steps": 100, "final_return": 5.0,
+               "best_return": 6.0, "final_return_std": 0.0, "wall_time": 1.0, "total_wall_time": 2.0,
+               "env_steps_per_second": 100.0}  # fmt: skip
+    (run / "summary.json").write_text(json.dumps(summary))
+    lines = [
+        {"kind": "eval", "env_steps": 100, "return_mean": 5.0},
+        {"kind": "refit", "stage": 1, "return_before_refit": 40.0, "return_after_refit": 30.0},
+        {"kind": "refit", "stage": 2, "return_before_refit": 50.0, "return_after_refit": 55.0},
+    ]
+    (run / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    text = write_report(tmp_path).read_text()
+    assert "## Decoder refits" in text
+    assert "| cheetah-run | gorl-fm | 1 | 1 | 40.0 | 30.0 |" in text
+    assert "| cheetah-run | gorl-fm | 2 | 1 | 50.0 | 55.0 |" in text
