@@ -225,6 +225,14 @@ def bench(
         raise ValueError(f"parallel must be >= 1, got {parallel}")
     out = Path(out)
     specs = suite.runs()  # every config validated before anything runs
+    if engine == "local" and any(s.config.device.startswith("cuda") for s in specs):
+        import torch
+
+        if not torch.cuda.is_available():  # on Ray the driver may have no GPU while the workers do
+            raise ValueError(
+                f"suite {suite.name!r} runs on CUDA (device: cuda), but this machine has no CUDA device; "
+                "run it on a GPU machine or with --engine ray on a cluster with GPUs"
+            )
     threads = threads or max(1, (os.cpu_count() or 1) // (parallel if engine == "local" else 1))
     out.mkdir(parents=True, exist_ok=True)
     progress = Progress(len(specs), stream or sys.stdout)

@@ -192,3 +192,14 @@ def test_killing_the_bench_and_running_it_again_repeats_no_finished_run(tmp_path
     assert "1 already done, 1 to run" in again.stdout
     assert first.stat().st_mtime_ns == before
     assert json.loads((out / "runs/cheetah-run/ppo/s1/summary.json").read_text())["env_steps"] == 480
+
+
+def test_a_cuda_suite_on_a_machine_without_cuda_fails_before_any_run(tmp_path):
+    import torch
+
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA")
+    suite = Suite.model_validate({**TINY, "overrides": {**TINY["overrides"], "device": "cuda"}})
+    with pytest.raises(ValueError, match="no CUDA device"):
+        bench(suite, tmp_path / "out", stream=io.StringIO())
+    assert not (tmp_path / "out" / "runs").exists()
