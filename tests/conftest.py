@@ -9,6 +9,12 @@ os.environ["MUJOCO_GL"] = "disable"
 torch.set_num_threads(1)
 
 
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Every test starts on one torch thread, whatever an earlier one set (a Trainer sets its own)."""
+    torch.set_num_threads(1)
+
+
 def run_numbers(out):
     """Every metrics line of the run in ``out`` without its wall-clock fields."""
     import json

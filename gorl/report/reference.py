@@ -6,15 +6,9 @@ DeepMind Control tasks. Method names are gorl's (``gorl-diff`` is GoRL(Diff), ``
 
 from __future__ import annotations
 
-PAPER_TASKS: tuple[str, ...] = (
-    "cheetah-run",
-    "finger-spin",
-    "finger-turn_hard",
-    "fish-swim",
-    "hopper-stand",
-    "walker-walk",
-)
-"""The paper's tasks, in the order of its table's columns."""
+from gorl.envs import PAPER_TASKS  # the paper's tasks, in the order of its table's columns
+
+__all__ = ["PAPER_ENV_STEPS", "PAPER_TASKS", "REFERENCE"]
 
 PAPER_ENV_STEPS = 180_000_000
 """Env steps per run in the paper's setting."""

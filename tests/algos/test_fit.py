@@ -12,15 +12,6 @@ import gorl.decoders as D
 from gorl.algos.fit import FitConfig, fit_decoder
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # small MLPs: on a busy 2-core machine two intra-op threads ran a fit step 20x slower than one
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 class ScalarDecoder(nn.Module):
     """Test double: one parameter w, ``loss = mean((w - action)^2)``, no noise; call ``nan_at`` gives NaN."""
 

@@ -34,15 +34,6 @@ def _shares(a: torch.Tensor, m: torch.Tensor) -> tuple[float, float, float]:
     return near, gap, (a > 0).float().mean().item()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    # small MLPs: on a busy 2-core machine two intra-op threads ran a fit step 20x slower than one
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 @pytest.fixture(scope="module")
 def task():
     g = torch.Generator().manual_seed(0)
