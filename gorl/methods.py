@@ -37,6 +37,7 @@ class MethodSpec:
         preset: the optimiser's preset.
         optimizer_overrides: fields set on top of the preset.
         encoder: a name in ``gorl.encoders``.
+        encoder_options: the encoder's options (the run's ``encoder:`` fields override them).
         schedule: ``ScheduleConfig`` fields.
     """
 
@@ -44,6 +45,7 @@ class MethodSpec:
     preset: str
     optimizer_overrides: dict[str, Any] = field(default_factory=dict)
     encoder: str = "gaussian"
+    encoder_options: dict[str, Any] = field(default_factory=dict)
     schedule: dict[str, Any] = field(default_factory=dict)
 
 

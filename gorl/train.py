@@ -423,7 +423,11 @@ class Trainer:
                 f"the settings in the 'train' section of {cfg_path} (they still load), or finish it "
                 "with gorl 0.1"
             )
-        return TrainConfig(**{**json.loads(cfg_path.read_text())["train"], **changes}), ckpt
+        saved = json.loads(cfg_path.read_text())
+        # the settings the run resolved to when it started, pinned: a later gorl may change a method's or
+        # a preset's defaults, and the checkpoint holds networks and state of the old settings
+        pinned = {k: saved[k] for k in ("optimizer", "schedule", "encoder") if k in saved}
+        return TrainConfig(**{**saved["train"], **pinned, **changes}), ckpt
 
     def _restore(self, ckpt: dict[str, Any]) -> None:
         """Puts the checkpoint's state into this Trainer (memory only: writes no file)."""

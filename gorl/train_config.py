@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, Field, model_validator
 
 import gorl.decoders as decoders
 import gorl.encoders as encoders
@@ -156,8 +156,12 @@ def resolve(config: TrainConfig, *, check_files: bool = True) -> RunPlan:
         decoders.make(schedule.options_for, obs_dim=2, action_dim=2, **schedule.decoder_options)
     except (ValueError, TypeError) as e:
         raise ValueError(f"schedule.decoder_options for {schedule.options_for!r}: {e}") from e
+    encoder_options = {**spec.encoder_options, **config.encoder}  # the run's options over the method's
     try:
-        encoders.make(spec.encoder, obs_dim=2, latent_dim=2, **config.encoder)
+        probe = encoders.make(spec.encoder, obs_dim=2, latent_dim=2, **encoder_options)
     except (ValueError, TypeError) as e:
         raise ValueError(f"encoder options for {spec.encoder!r}: {e}") from e
-    return RunPlan(spec, spec.optimizer, opt_config, schedule, spec.encoder, dict(config.encoder))
+    options = getattr(probe, "config", None)  # every option, defaults included, where the encoder has a model
+    if isinstance(options, BaseModel):
+        encoder_options = options.model_dump()
+    return RunPlan(spec, spec.optimizer, opt_config, schedule, spec.encoder, encoder_options)

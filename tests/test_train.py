@@ -10,7 +10,7 @@ from gorl.checkpoint import load_checkpoint
 from gorl.cli import main, parse_sets
 from gorl.testing.tiny import tiny_run
 from gorl.train import Trainer
-from gorl.train_config import TrainConfig
+from gorl.train_config import TrainConfig, resolve
 
 # 4 envs x 20 steps (two GAE segments of 10) = 80 env steps per iteration; 4 stages over 640 steps.
 TINY = tiny_run()
@@ -196,3 +196,29 @@ def test_load_rebuilds_a_run_without_writing_into_it(tmp_path):
         trainer.run()
     Trainer.resume(out)  # resume, by contrast, cuts metrics.jsonl back to the checkpoint
     assert b"240" not in (out / "metrics.jsonl").read_bytes()
+
+
+def test_resume_keeps_the_settings_the_run_started_with(tmp_path, monkeypatch):
+    """A method whose defaults change between releases: the resumed run keeps its resolved settings."""
+    import gorl.methods as methods
+
+    Trainer(TrainConfig(**TINY), tmp_path).run()
+
+    def changed_get(name, scale="cpu"):
+        spec = methods._gorl_ppo("flow", scale)
+        return methods.MethodSpec(
+            spec.optimizer,
+            spec.preset,
+            {**spec.optimizer_overrides, "critic_activation": "tanh"},  # would load, and train otherwise
+            spec.encoder,
+            {"hidden": [4]},
+            spec.schedule,
+        )
+
+    monkeypatch.setattr(methods, "get", changed_get)  # gorl-fm is built by methods.get
+    saved = json.loads((tmp_path / "config.json").read_text())
+    fresh = resolve(TrainConfig(**saved["train"]))  # the same config resolved today: the new defaults
+    assert fresh.optimizer.critic_activation == "tanh" and fresh.encoder_options["hidden"] == [4]
+    trainer = Trainer.resume(tmp_path)  # loads the checkpoint: an encoder of hidden [4] would not
+    assert trainer.plan.optimizer.critic_activation == saved["optimizer"]["critic_activation"] == "silu"
+    assert trainer.plan.encoder_options == saved["encoder"] and saved["encoder"]["hidden"] == [32] * 4

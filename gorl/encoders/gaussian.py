@@ -5,9 +5,12 @@ scale; ``scale = clip(softplus(raw) + 1e-3, 1e-3, 10)`` as in the official code 
 ``src/flow_policy/networks.py``, ``gaussian_policy_fwd``; the cap 10 is ``policy_scale_cap`` in its
 ``configs/methods/gorl_fm.toml``).
 
-``reset_to_prior()`` re-initialises the hidden layers and sets the output layer to weight 0 and bias
+``reset_to_prior()`` re-initialises the hidden layers (PyTorch's default init, or orthogonal with gain 1
+when ``init="orthogonal"``, as TorchRL's PPO recipe does) and sets the output layer to weight 0 and bias
 ``(0, softplus^-1(1 - 1e-3))`` so the policy is exactly N(0, I) for every state: the paper's "reset to
-the prior" taken literally. A fresh encoder starts there too.
+the prior" taken literally. A fresh encoder starts there too, unless ``init_head_gain > 0``: then its loc
+head starts orthogonal with that gain (TorchRL's PPO recipe: 1), so that the first policy's mean already
+depends on the state; ``reset_to_prior`` still returns to the exact prior.
 """
 
 from __future__ import annotations
@@ -25,7 +28,7 @@ from torchrl.modules import IndependentNormal, ProbabilisticActor
 from gorl.config import Config
 from gorl.encoders import register
 from gorl.interfaces.keys import LATENT, LATENT_LOG_PROB, LOC, OBSERVATION, SCALE
-from gorl.nn import ACTIVATIONS, mlp, reinit_
+from gorl.nn import ACTIVATIONS, Init, init_, mlp
 
 MIN_SCALE, MAX_SCALE = 1e-3, 10.0
 # softplus(b) + 1e-3 = 1  <=>  b = log(exp(1 - 1e-3) - 1)
@@ -40,6 +43,17 @@ class GaussianEncoderConfig(Config):
     )
     activation: Literal["silu", "tanh", "relu"] = Field(
         "silu", description="hidden activation (official: silu)"
+    )
+    init: Init = Field(
+        "default",
+        description="hidden layers: default (PyTorch's init) or orthogonal (gain 1, zero biases; TorchRL's "
+        "PPO recipe); the output layer always starts at the prior",
+    )
+    init_head_gain: float = Field(
+        0.0,
+        ge=0.0,
+        description="a fresh encoder's loc head: orthogonal with this gain (TorchRL's PPO recipe: 1); 0: the "
+        "exact prior N(0, I). reset_to_prior always returns to the prior",
     )
     state_scale: bool = Field(
         True, description="scale computed from the state (official); False: one learned scale per latent dim"
@@ -132,6 +146,13 @@ class GaussianEncoder(nn.Module):
         self.loc_scale = _LocScale(net, latent_dim, self.config.state_scale)
         self._actor = latent_actor(self.loc_scale)
         self.reset_to_prior()
+        if self.config.init_head_gain > 0:
+            head = self.loc_scale.net[-1]
+            assert isinstance(head, nn.Linear)
+            loc_rows = torch.empty(latent_dim, head.in_features)
+            nn.init.orthogonal_(loc_rows, self.config.init_head_gain)
+            with torch.no_grad():
+                head.weight[:latent_dim].copy_(loc_rows)
 
     @property
     def actor(self) -> ProbabilisticActor:
@@ -155,7 +176,7 @@ class GaussianEncoder(nn.Module):
     @torch.no_grad()
     def reset_to_prior(self) -> None:
         """Fresh hidden layers; output layer set so that pi(. | s) = N(0, I) for every s."""
-        reinit_(self.loc_scale.net)
+        init_(self.loc_scale.net, self.config.init)
         head = self.loc_scale.net[-1]
         assert isinstance(head, nn.Linear)
         head.weight.zero_()

@@ -75,3 +75,50 @@ def test_bad_config_names_the_field(options, field):
 def test_bad_dims_raise():
     with pytest.raises(ValueError, match="positive"):
         GaussianEncoder(obs_dim=0, latent_dim=2)
+
+
+def _orthonormal(w: torch.Tensor, gain: float = 1.0) -> bool:
+    """Rows or columns (whichever are fewer) of ``w / gain`` orthonormal."""
+    w = w / gain
+    small = w @ w.T if w.shape[0] <= w.shape[1] else w.T @ w
+    return torch.allclose(small, torch.eye(small.shape[0]), atol=1e-5)
+
+
+def test_orthogonal_init_keeps_the_prior_exact():
+    torch.manual_seed(0)
+    enc = GaussianEncoder(obs_dim=17, latent_dim=6, hidden=[64, 64], activation="tanh", init="orthogonal")
+    linears = [m for m in enc.loc_scale.net if isinstance(m, torch.nn.Linear)]
+    assert all(_orthonormal(lin.weight) and not lin.bias.any() for lin in linears[:-1])
+    default = GaussianEncoder(obs_dim=17, latent_dim=6, hidden=[64, 64], activation="tanh")
+    assert not _orthonormal(default.loc_scale.net[0].weight)  # the check can fail
+    dist = enc.distribution(torch.randn(32, 17) * 3)
+    assert torch.equal(dist.mean, torch.zeros(32, 6))
+    assert torch.allclose(dist.stddev, torch.ones(32, 6), atol=1e-6)
+    before = enc.loc_scale.net[0].weight.detach().clone()
+    enc.reset_to_prior()  # again orthogonal, with fresh draws
+    assert _orthonormal(enc.loc_scale.net[0].weight)
+    assert not torch.equal(enc.loc_scale.net[0].weight, before)
+
+
+def test_orthogonal_init_passes_the_latent_policy_check():
+    check_latent_policy(
+        lambda **kw: GaussianEncoder(**kw, init="orthogonal"),
+        obs_dim=5,
+        latent_dim=3,
+        batch_shape=(4,),
+        seed=1,
+    )
+
+
+def test_init_head_gain_starts_off_the_prior_and_reset_returns_to_it():
+    torch.manual_seed(0)
+    enc = GaussianEncoder(obs_dim=17, latent_dim=6, init="orthogonal", init_head_gain=1.0)
+    head = enc.loc_scale.net[-1]
+    assert _orthonormal(head.weight[:6])
+    assert not head.weight[6:].any()  # the scale rows stay at the prior
+    obs = torch.randn(32, 17) * 3
+    dist = enc.distribution(obs)
+    assert dist.mean.abs().min() > 0 and dist.mean.std(0).min() > 0  # state-dependent means
+    assert torch.allclose(dist.stddev, torch.ones(32, 6), atol=1e-6)
+    enc.reset_to_prior()
+    assert torch.equal(enc.distribution(obs).mean, torch.zeros(32, 6))

@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Literal
 from pydantic import Field, model_validator
 
 from gorl.config import Config
+from gorl.nn import Init
 
 
 class PPOConfig(Config):
@@ -84,6 +85,13 @@ class PPOConfig(Config):
     normalize_advantage: bool = Field(True, description="advantages to zero mean, unit std per minibatch")
     critic_hidden: list[int] = Field(default=[256] * 5, min_length=1, description="critic MLP widths")
     critic_activation: Literal["silu", "tanh", "relu"] = Field("silu", description="critic activation")
+    critic_init: Init = Field(
+        "default", description="critic weights: default (PyTorch's init) or orthogonal (zero biases)"
+    )
+    critic_init_gain: float = Field(
+        0.01, gt=0.0, description="critic_init='orthogonal': every layer's gain (TorchRL's PPO recipe: 0.01)"
+    )
+    adam_eps: float = Field(1e-8, gt=0.0, description="Adam's eps (TorchRL's PPO recipe: 1e-5)")
     anneal_lr: bool = Field(
         False,
         description="decay both learning rates linearly to 0 over each encoder stage (TorchRL's recipe)",

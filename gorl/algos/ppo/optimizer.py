@@ -24,7 +24,7 @@ from gorl.algos.rollout import Rollout
 from gorl.config import with_overrides
 from gorl.interfaces.env import BatchedEnv
 from gorl.interfaces.ratio import RatioTerm
-from gorl.nn import ACTIVATIONS, mlp, reinit_
+from gorl.nn import ACTIVATIONS, init_, mlp
 
 
 class PPOOptimizer:
@@ -58,6 +58,8 @@ class PPOOptimizer:
         self.critic = mlp(env.obs_dim, config.critic_hidden, 1, ACTIVATIONS[config.critic_activation]).to(
             self.device
         )
+        if config.critic_init != "default":  # the default keeps the weights mlp() drew
+            init_(self.critic, config.critic_init, config.critic_init_gain)
         self.iterations = 0
         self.bind(policy)
 
@@ -78,7 +80,7 @@ class PPOOptimizer:
         self.policy = policy
         self._actor_params = self.term.bind(policy)
         if self.config.reset_critic and self.iterations > 0:
-            reinit_(self.critic)
+            init_(self.critic, self.config.critic_init, self.config.critic_init_gain)
         c = self.config
         self._stage = (self.env_steps, stage_end)
         self._critic_params = list(self.critic.parameters())
@@ -87,6 +89,7 @@ class PPOOptimizer:
                 {"params": self._actor_params, "lr": c.lr},
                 {"params": self._critic_params, "lr": c.critic_lr or c.lr},
             ],
+            eps=c.adam_eps,
             foreach=True,  # one kernel per op over all tensors: 1.2x the whole update on a CPU
         )
 
