@@ -1,7 +1,9 @@
 """The measurements behind the CPU PPO preset: one-change ablations around it (docs/ppo.md).
 
-Each variant is the ``cpu`` preset with a few fields changed; every (variant, task, seed) trains
-Gaussian PPO (method ``ppo``) for ``--total-steps`` env steps and is evaluated deterministically on 8
+Each variant is the baseline (``BASE_OPTIMIZER`` and ``BASE_ENCODER``: the ``cpu`` preset with GoRL's
+4x32 SiLU encoder, the ``ppo`` method's CPU setting until it took TorchRL's recipe, variant
+``recipe-full``) with a few fields changed; every (variant, task, seed) trains Gaussian PPO (method
+``ppo``) for ``--total-steps`` env steps and is evaluated deterministically on 8
 full episodes every ``--eval-every`` steps (the same start states for every variant). Runs go two at a
 time, one torch thread each; each writes its JSON as it finishes, a finished run is skipped when the
 script is run again, and the table ``benchmarks/results/ppo_preset_sweep.md`` is rewritten after
@@ -28,7 +30,26 @@ sys.path.insert(0, str(ROOT))
 
 from gorl.checkpoint import atomic_write_json, atomic_write_text  # noqa: E402
 
-# name -> (PPOConfig fields changed from the cpu preset, what the change tests[, encoder options])
+# The baseline every variant changes: the cpu preset with GoRL's encoder (4x32 SiLU, state-dependent
+# scale, PyTorch's init), which was the ppo method's CPU setting before it took TorchRL's recipe (the
+# variant recipe-full); these fields undo what the ppo method now adds on top of the preset.
+BASE_OPTIMIZER: dict[str, Any] = {
+    "penalty_coef": 0.0,
+    "anneal_lr": False,
+    "critic_hidden": [256, 256],
+    "critic_activation": "silu",
+    "critic_init": "default",
+    "adam_eps": 1e-8,
+}
+BASE_ENCODER: dict[str, Any] = {
+    "hidden": [32, 32, 32, 32],
+    "activation": "silu",
+    "state_scale": True,
+    "init": "default",
+    "init_head_gain": 0.0,
+}
+
+# name -> (PPOConfig fields changed from the baseline, what the change tests[, encoder options])
 VARIANTS: dict[str, tuple[Any, ...]] = {
     "cpu": ({}, "the preset"),
     "global-clip": (
@@ -85,6 +106,36 @@ VARIANTS: dict[str, tuple[Any, ...]] = {
         {"obs_norm_eps": 1e-2, "obs_clip": 10.0},
         "TorchRL VecNorm's std floor (eps 1e-2) and clip at 10",
     ),
+    "prior-init": (
+        {"critic_init": "orthogonal", "critic_init_gain": 0.01, "adam_eps": 1e-5},
+        "TorchRL's recipe init: orthogonal hidden layers (gain 1), the critic orthogonal (gain 0.01), Adam "
+        "eps 1e-5; the encoder's head still starts at the prior",
+        {"init": "orthogonal"},
+    ),
+    "recipe-init": (
+        {"critic_init": "orthogonal", "critic_init_gain": 0.01, "adam_eps": 1e-5},
+        "prior-init, and the loc head orthogonal with gain 1 (the first policy's mean depends on the state)",
+        {"init": "orthogonal", "init_head_gain": 1.0},
+    ),
+    "recipe-full": (
+        {
+            "anneal_lr": True,
+            "critic_hidden": [64, 64],
+            "critic_activation": "tanh",
+            "critic_init": "orthogonal",
+            "critic_init_gain": 0.01,
+            "adam_eps": 1e-5,
+        },
+        "TorchRL's recipe in gorl with its init: 64x64 tanh nets, state-independent scale, lr decay, "
+        "orthogonal init, Adam eps 1e-5",
+        {
+            "hidden": [64, 64],
+            "activation": "tanh",
+            "state_scale": False,
+            "init": "orthogonal",
+            "init_head_gain": 1.0,
+        },
+    ),
     "recipe-nets-anneal": (
         {"anneal_lr": True, "critic_hidden": [64, 64], "critic_activation": "tanh"},
         "both 64x64 tanh nets and lr decay",
@@ -114,8 +165,8 @@ def run_one(job: tuple[str, str, int, int, int, Path]) -> dict:
             progress=False,
             threads=1,
             optimizer_preset="cpu",
-            optimizer=VARIANTS[variant][0],
-            encoder=VARIANTS[variant][2] if len(VARIANTS[variant]) > 2 else {},
+            optimizer={**BASE_OPTIMIZER, **VARIANTS[variant][0]},
+            encoder={**BASE_ENCODER, **(VARIANTS[variant][2] if len(VARIANTS[variant]) > 2 else {})},
         )
         summary = Trainer(cfg, out / "runs" / f"{variant}-{task}-s{seed}").run()
         metrics = [
