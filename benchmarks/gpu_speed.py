@@ -8,6 +8,12 @@ For each task and batch size N, three loops of ``--steps`` control steps (after 
   observation, reward, truncation and masked resets).
 * ``rollout``: the same with the action from a ``CompositePolicy`` (Gaussian encoder + flow decoder,
   10 Euler steps) under ``torch.no_grad``, as a collector would run it.
+* ``train``: the whole PPO loop of GoRL's encoder stage (``algos.make("ppo", ...)``, the ``paper``
+  preset with N envs and ``--train-rollout`` steps per env: collection with the flow decoder, GAE,
+  ``update_epochs`` x ``num_minibatches`` gradient steps), ``--train-iters`` timed iterations after one
+  untimed; env-steps/s = N x rollout x iterations / s.
+* ``refit``: the decoder phase's fit (``fit_decoder``, flow decoder, batch ``--fit-batch``) on
+  ``--fit-pairs`` random pairs, ``--fit-steps`` steps; reported as fitted pairs/s (batch x steps / s).
 
 env-steps/s = N x steps / seconds, timed between device synchronisations (none inside the loops).
 The markdown table is printed and written atomically (temp file + ``os.replace``) to
@@ -101,6 +107,41 @@ def make_policy(env):
     return policy.to(env.device).eval()
 
 
+def train_speed(env, iters: int, rollout: int, device: torch.device) -> float:
+    """Env steps/s of ``iters`` PPO iterations (collection + update) after one untimed iteration."""
+    from gorl import algos
+    from gorl.algos.ppo import preset
+
+    policy = make_policy(env).train()
+    config = preset("paper", num_envs=env.num_envs, rollout_length=rollout, unroll_length=min(30, rollout))
+    learner = algos.make("ppo", env, policy, config)
+    learner.iterate()
+    synchronize(device)
+    start = time.perf_counter()
+    for _ in range(iters):
+        learner.iterate()
+    synchronize(device)
+    return env.num_envs * rollout * iters / (time.perf_counter() - start)
+
+
+def refit_speed(env, pairs: int, batch: int, steps: int, device: torch.device) -> float:
+    """Pairs/s of the decoder fit (``fit_decoder`` on a fresh flow decoder), batch x steps / s."""
+    from gorl import decoders
+    from gorl.algos.fit import FitConfig, fit_decoder
+
+    gen = torch.Generator(device=device).manual_seed(0)
+    obs = torch.randn(pairs, env.obs_dim, generator=gen, device=device)
+    act = torch.randn(pairs, env.action_dim, generator=gen, device=device).clamp(-3, 3)
+    decoder = decoders.make("flow", obs_dim=env.obs_dim, action_dim=env.action_dim).to(device)
+    config = FitConfig(steps=steps, batch_size=batch, eval_every=steps, progress=False)
+    fit_decoder(decoder, obs, act, config.model_copy(update={"steps": 2, "eval_every": 2}))  # warm-up
+    synchronize(device)
+    start = time.perf_counter()
+    fit_decoder(decoder, obs, act, config)
+    synchronize(device)
+    return batch * steps / (time.perf_counter() - start)
+
+
 def device_name(device: torch.device) -> str:
     if device.type == "cuda":
         return torch.cuda.get_device_name(device)
@@ -135,6 +176,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--no-graph", action="store_true", help="run MuJoCo Warp eagerly, no graph capture")
     parser.add_argument("--no-policy", action="store_true", help="skip the policy rollout column")
     parser.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (CPU policy math)")
+    parser.add_argument(
+        "--train-iters", type=int, default=2, help="timed PPO iterations (0: no train column)"
+    )
+    parser.add_argument("--train-rollout", type=int, default=480, help="steps per env per PPO iteration")
+    parser.add_argument(
+        "--fit-steps", type=int, default=200, help="timed decoder-fit steps (0: no refit column)"
+    )
+    parser.add_argument("--fit-batch", type=int, default=8192, help="decoder-fit batch (official 8192)")
+    parser.add_argument("--fit-pairs", type=int, default=262_144, help="pairs the decoder is fitted on")
     parser.add_argument("--out", type=Path, default=None, help="results file (default: by device name)")
     args = parser.parse_args(argv)
 
@@ -158,13 +208,22 @@ def main(argv: list[str] | None = None) -> int:
                 if not args.no_policy:
                     loop = env_loop(env, make_policy(env))
                     rollout = n * args.steps / timed(loop, args.steps, args.warmup, device)
+                train = float("nan")
+                if args.train_iters > 0:
+                    train = train_speed(env, args.train_iters, args.train_rollout, device)
+                refit = float("nan")
+                if args.fit_steps > 0:
+                    refit = refit_speed(env, args.fit_pairs, args.fit_batch, args.fit_steps, device)
                 rows.append(
                     f"| {task} | {n} | {env.substeps} | {raw:,.0f} | {stepped:,.0f} | {stepped / raw:.2f} | "
-                    f"{rollout:,.0f} | {rollout / raw:.2f} |"
+                    f"{rollout:,.0f} | {rollout / raw:.2f} | {train:,.0f} | {train / raw:.2f} | "
+                    f"{refit:,.0f} |"
                 )
                 del env
             except Exception as e:  # one failing configuration must not lose the others' figures
-                rows.append(f"| {task} | {n} | - | failed: {type(e).__name__}: {str(e)[:120]} | | | | |")
+                rows.append(
+                    f"| {task} | {n} | - | failed: {type(e).__name__}: {str(e)[:120]} | | | | | | | |"
+                )
             print(rows[-1], file=sys.stderr)
             # Rewritten after every configuration, so an interrupted run still leaves a table.
             write_atomic(out, report(rows, args, device, load_before, command))
@@ -192,10 +251,14 @@ def report(
         f"torch threads {torch.get_num_threads()}; 1-min load average {load_before:.1f} before, "
         f"{os.getloadavg()[0]:.1f} after (other processes share the machine when it is above 0).",
         "raw: random ctrl + physics substeps only; env: `step_and_maybe_reset` (obs, reward, resets); "
-        "rollout: env + CompositePolicy (gaussian encoder, flow decoder, 10 Euler steps), no grad.",
+        "rollout: env + CompositePolicy (gaussian encoder, flow decoder, 10 Euler steps), no grad; "
+        f"train: the PPO loop (paper preset, N x {args.train_rollout} steps per iteration, "
+        f"{args.train_iters} timed iterations); refit: decoder-fit pairs/s (flow, batch {args.fit_batch}, "
+        f"{args.fit_steps} steps). The issue's goal: train >= 0.7 x raw at N = 2048.",
         "",
-        "| task | N | substeps | raw steps/s | env steps/s | env/raw | rollout steps/s | rollout/raw |",
-        "|---|---|---|---|---|---|---|---|",
+        "| task | N | substeps | raw steps/s | env steps/s | env/raw | rollout steps/s | rollout/raw "
+        "| train steps/s | train/raw | refit pairs/s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
         *rows,
         "",
         f"Command: `python benchmarks/gpu_speed.py {command}`",

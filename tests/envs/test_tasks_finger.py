@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 
 import mujoco
 import numpy as np
@@ -29,6 +30,9 @@ from hypothesis import strategies as st
 from gorl.envs.tasks import control_substeps, get_port, load_model, make_port
 from gorl.envs.tasks.base import SimState
 from gorl.envs.tasks.finger import FingerSpin, FingerTurnHard, PlanarContactCheck, segment_distance_2d
+
+# the CPU here and in CI; GORL_TEST_DEVICE=cuda runs the same tests on a GPU (benchmarks/gpu_session.sh)
+WARP_DEVICE = os.environ.get("GORL_TEST_DEVICE", "cpu")
 
 EPISODES = 4
 TIME_LIMIT = 1.0  # 50 control steps per episode
@@ -305,7 +309,7 @@ def test_warp_env_tracks_dm_control(task: str) -> None:
     from tensordict import TensorDict
 
     n, horizon = 4, 20
-    env = warp_env.WarpBatchEnv(f"finger-{task}", n, seed=0, device="cpu", episode_length=10**6)
+    env = warp_env.WarpBatchEnv(f"finger-{task}", n, seed=0, device=WARP_DEVICE, episode_length=10**6)
     dmc = [suite.load("finger", task, task_kwargs={"random": i}) for i in range(n)]
     for i, e in enumerate(dmc):
         e.reset()

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 
 import numpy as np
 import pytest
@@ -27,6 +28,9 @@ from torch import Tensor
 from gorl.envs.tasks import control_substeps, get_port, load_model, make_port
 from gorl.envs.tasks.base import SimState
 from gorl.envs.tasks.fish import JOINTS, FishSwim, vector_in_frame
+
+# the CPU here and in CI; GORL_TEST_DEVICE=cuda runs the same tests on a GPU (benchmarks/gpu_session.sh)
+WARP_DEVICE = os.environ.get("GORL_TEST_DEVICE", "cpu")
 
 EPISODES = 3
 TIME_LIMIT = 2.0  # 50 control steps of 0.04 s per episode
@@ -250,7 +254,7 @@ def test_warp_env_tracks_dm_control() -> None:
     from tensordict import TensorDict
 
     n, horizon = 4, 20
-    env = warp_env.WarpBatchEnv("fish-swim", n, seed=0, device="cpu", episode_length=10**6)
+    env = warp_env.WarpBatchEnv("fish-swim", n, seed=0, device=WARP_DEVICE, episode_length=10**6)
     dmc = [make(seed=i)[0] for i in range(n)]
     first = [e.reset() for e in dmc]
 

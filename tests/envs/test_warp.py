@@ -8,6 +8,8 @@ steps; contacts then amplify rounding (docs/warp.md has the measured divergence)
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pytest
 import torch
@@ -19,13 +21,16 @@ from gorl.envs.warp import WarpBatchEnv
 from gorl.envs.warp.parity import dm_control_parity
 from gorl.interfaces.env import BatchedEnv
 
+# the CPU here and in CI; GORL_TEST_DEVICE=cuda runs the same tests on a GPU (benchmarks/gpu_session.sh)
+WARP_DEVICE = os.environ.get("GORL_TEST_DEVICE", "cpu")
+
 TASKS = ("cheetah-run", "walker-walk", "hopper-stand")
 N = 4
 
 
 @pytest.fixture(scope="module", params=TASKS)
 def env(request) -> WarpBatchEnv:
-    return WarpBatchEnv(request.param, N, seed=0, device="cpu", episode_length=10**6)
+    return WarpBatchEnv(request.param, N, seed=0, device=WARP_DEVICE, episode_length=10**6)
 
 
 def test_matches_dm_control_over_a_short_horizon(env):
@@ -39,7 +44,7 @@ def test_matches_dm_control_over_a_short_horizon(env):
 
 
 def test_contract_keys_shapes_and_truncation():
-    env = WarpBatchEnv("hopper-stand", N, seed=3, device="cpu", episode_length=3)
+    env = WarpBatchEnv("hopper-stand", N, seed=3, device=WARP_DEVICE, episode_length=3)
     assert isinstance(env, BatchedEnv)
     assert (env.num_envs, env.obs_dim, env.action_dim, env.substeps) == (N, 15, 4, 4)
     torch.testing.assert_close(env.action_low, -torch.ones(4))
@@ -67,8 +72,8 @@ def test_errors_name_the_problem():
     from gorl.registry import RegistryError
 
     with pytest.raises(RegistryError, match="unknown task 'hopper-jump'"):
-        WarpBatchEnv("hopper-jump", 2, device="cpu")
-    env = WarpBatchEnv("hopper-stand", 2, device="cpu")
+        WarpBatchEnv("hopper-jump", 2, device=WARP_DEVICE)
+    env = WarpBatchEnv("hopper-stand", 2, device=WARP_DEVICE)
     with pytest.raises(ValueError, match=r"expected qpos \(2, 7\) and qvel \(2, 7\)"):
         env.set_physics_state(torch.zeros(2, 3), torch.zeros(2, 7))
     with pytest.raises(ValueError, match=r"action shape \(2, 3\) != \(2, 4\)"):
@@ -81,7 +86,7 @@ def test_errors_name_the_problem():
 
 def test_same_seed_same_episodes_and_graph_equals_eager():
     def run(seed: int, graph: bool) -> torch.Tensor:
-        env = WarpBatchEnv("walker-walk", 2, seed=seed, device="cpu", graph=graph)
+        env = WarpBatchEnv("walker-walk", 2, seed=seed, device=WARP_DEVICE, graph=graph)
         td, gen, obs = env.reset(), torch.Generator().manual_seed(1), []
         for _ in range(3):
             td["action"] = torch.rand(2, 6, generator=gen) * 2 - 1
@@ -97,7 +102,7 @@ def test_same_seed_same_episodes_and_graph_equals_eager():
 
 def test_env_state_round_trip():
     # episode_length 4: the replayed steps cross resets and a bank refill.
-    env = WarpBatchEnv("hopper-stand", 2, seed=1, device="cpu", episode_length=4)
+    env = WarpBatchEnv("hopper-stand", 2, seed=1, device=WARP_DEVICE, episode_length=4)
     td, gen = env.reset(), torch.Generator().manual_seed(2)
     actions = [torch.rand(2, 4, generator=gen) * 2 - 1 for _ in range(6)]
 
