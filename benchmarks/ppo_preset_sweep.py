@@ -1,9 +1,9 @@
 """The measurements behind the CPU PPO preset: one-change ablations around it (docs/ppo.md).
 
 Each variant is the baseline (``BASE_OPTIMIZER`` and ``BASE_ENCODER``: the ``cpu`` preset with GoRL's
-4x32 SiLU encoder, the ``ppo`` method's CPU setting until it took TorchRL's recipe, variant
-``recipe-full``) with a few fields changed; every (variant, task, seed) trains Gaussian PPO (method
-``ppo``) for ``--total-steps`` env steps and is evaluated deterministically on 8
+4x32 SiLU encoder and PyTorch's init, the ``ppo`` method's CPU setting until it took TorchRL's recipe
+initialisation, variant ``recipe-init``) with a few fields changed; every (variant, task, seed) trains
+Gaussian PPO (method ``ppo``) for ``--total-steps`` env steps and is evaluated deterministically on 8
 full episodes every ``--eval-every`` steps (the same start states for every variant). Runs go two at a
 time, one torch thread each; each writes its JSON as it finishes, a finished run is skipped when the
 script is run again, and the table ``benchmarks/results/ppo_preset_sweep.md`` is rewritten after
@@ -31,8 +31,8 @@ sys.path.insert(0, str(ROOT))
 from gorl.checkpoint import atomic_write_json, atomic_write_text  # noqa: E402
 
 # The baseline every variant changes: the cpu preset with GoRL's encoder (4x32 SiLU, state-dependent
-# scale, PyTorch's init), which was the ppo method's CPU setting before it took TorchRL's recipe (the
-# variant recipe-full); these fields undo what the ppo method now adds on top of the preset.
+# scale, PyTorch's init), which was the ppo method's CPU setting before it took TorchRL's recipe
+# initialisation (the variant recipe-init); these fields undo what the ppo method now adds to the preset.
 BASE_OPTIMIZER: dict[str, Any] = {
     "penalty_coef": 0.0,
     "anneal_lr": False,

@@ -74,18 +74,20 @@ def test_methods_by_name():
         methods.get("gorl-identity")  # the identity is stage 0's decoder, not a refit target
 
 
-def test_cpu_ppo_is_torchrls_recipe_and_a_runs_options_override_the_methods():
+def test_cpu_ppo_and_sac_settings_and_a_runs_options_override_the_methods():
     from gorl.train_config import TrainConfig, resolve
 
     plan = resolve(TrainConfig(method="ppo"))
-    assert plan.optimizer.anneal_lr and plan.optimizer.critic_hidden == [64, 64]
     assert plan.optimizer.critic_init == "orthogonal" and plan.optimizer.adam_eps == 1e-5
     assert plan.optimizer.num_envs == 8 and plan.optimizer.rollout_length == 256  # the cpu layout
-    assert plan.encoder_options["hidden"] == [64, 64] and not plan.encoder_options["state_scale"]
-    assert plan.encoder_options["init"] == "orthogonal" and plan.encoder_options["init_head_gain"] == 1.0
-    mine = resolve(TrainConfig(method="ppo", encoder={"hidden": [32]}, optimizer={"anneal_lr": False}))
-    assert mine.encoder_options["hidden"] == [32] and mine.encoder_options["activation"] == "tanh"
-    assert not mine.optimizer.anneal_lr
-    fm = resolve(TrainConfig(method="gorl-fm"))  # GoRL's encoder keeps the official network and the prior
-    assert fm.encoder_options["hidden"] == [32] * 4 and fm.encoder_options["init_head_gain"] == 0.0
-    assert fm.optimizer.critic_init == "default" and not fm.optimizer.anneal_lr
+    assert plan.encoder_options["hidden"] == [32] * 4 and plan.encoder_options["init"] == "orthogonal"
+    assert plan.encoder_options["init_head_gain"] == 1.0 and not plan.optimizer.anneal_lr
+    mine = resolve(TrainConfig(method="ppo", encoder={"hidden": [64, 64], "init": "default"}))
+    assert mine.encoder_options["hidden"] == [64, 64] and mine.encoder_options["init"] == "default"
+    assert mine.encoder_options["init_head_gain"] == 1.0  # the method's, where the run says nothing
+    fm = resolve(TrainConfig(method="gorl-fm"))  # GoRL's encoder keeps PyTorch's init and the prior
+    assert fm.encoder_options["init"] == "default" and fm.encoder_options["init_head_gain"] == 0.0
+    assert fm.optimizer.critic_init == "default" and fm.optimizer.adam_eps == 1e-8
+    for method in ("sac", "gorl-sac-fm"):  # SAC's actor: TorchRL's SAC recipe network
+        sac = resolve(TrainConfig(method=method))
+        assert sac.encoder_options["hidden"] == [256, 256] and sac.encoder_options["activation"] == "relu"
