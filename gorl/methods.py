@@ -53,6 +53,13 @@ REGISTRY: Registry[Callable[[Scale], MethodSpec]] = Registry("method", "gorl.met
 ONE_STAGE: dict[str, Any] = {"decoder": None, "stage_fractions": [1.0], "stage_overrides": [{}]}
 # refits sized for a CPU: 16k pairs, 500 steps of 1,024 (the official: 4,096 episodes, 50k steps of 8,192)
 CPU_REFIT: dict[str, Any] = {"decoder_pairs": 16_384, "fit": {"steps": 500, "batch_size": 1024}}
+# GoRL(SAC)'s refits fit longer and faster: a SAC policy is near-deterministic, and 500 steps at 3e-4 left
+# the flow underfitted (a refit kept 16-25% of a 441 return on cheetah-run; 8,000 steps at 1e-3 keep 84-87%,
+# as 20,000 at 3e-4 do: benchmarks/refit_budget.py, docs/sac.md). About 90 s per refit on one core.
+SAC_CPU_REFIT: dict[str, Any] = {
+    "decoder_pairs": 16_384,
+    "fit": {"steps": 8_000, "batch_size": 1024, "lr": 1e-3},
+}
 
 
 def register(name: str) -> Callable[[Any], Any]:
@@ -145,7 +152,7 @@ def _gorl_sac(decoder: str, scale: Scale) -> MethodSpec:
     """GoRL(SAC): SAC on the encoder, the decoder refitted between stages."""
     schedule: dict[str, Any] = {"decoder": decoder, "stage_overrides": [{}]}
     if scale == "cpu":
-        schedule |= CPU_REFIT
+        schedule |= SAC_CPU_REFIT
     return MethodSpec("sac", scale, encoder_options=SAC_ENCODER, schedule=schedule)
 
 

@@ -91,3 +91,14 @@ def test_cpu_ppo_and_sac_settings_and_a_runs_options_override_the_methods():
     for method in ("sac", "gorl-sac-fm"):  # SAC's actor: TorchRL's SAC recipe network
         sac = resolve(TrainConfig(method=method))
         assert sac.encoder_options["hidden"] == [256, 256] and sac.encoder_options["activation"] == "relu"
+
+
+def test_gorl_sac_refits_fit_longer_than_gorl_ppo_and_a_run_can_override_it():
+    # docs/sac.md, "The refit's budget": a near-deterministic SAC policy needs the longer fit
+    from gorl.train_config import TrainConfig, resolve
+
+    sac = resolve(TrainConfig(method="gorl-sac-fm")).schedule.fit
+    ppo = resolve(TrainConfig(method="gorl-fm")).schedule.fit
+    assert (sac.steps, sac.lr) == (8_000, 1e-3) and (ppo.steps, ppo.lr) == (500, 3e-4)
+    mine = resolve(TrainConfig(method="gorl-sac-fm", schedule={"fit": {"steps": 100}})).schedule.fit
+    assert mine.steps == 100
