@@ -83,7 +83,7 @@ def _one(
     return rec, _returns(trainer, policy)
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("run", type=Path, help="a GoRL run directory with a checkpoint")
     ap.add_argument("--steps", type=int, nargs="+", default=[500, 2000, 8000], help="fit gradient steps")
@@ -95,7 +95,7 @@ def main() -> None:
     ap.add_argument("--decoder", default=None, help="decoder to fit when the run's schedule has none")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--out", type=Path, default=None, help="Markdown table (default: a temp file)")
-    args = ap.parse_args()
+    args = ap.parse_args(argv)
     out = args.out or Path(tempfile.mkdtemp()) / "refit_budget.md"
     out.parent.mkdir(parents=True, exist_ok=True)
 
@@ -130,7 +130,8 @@ def main() -> None:
         print(row, f"({time.perf_counter() - t0:.0f} s with collection)", flush=True)
         _write(out, head + rows)
     print(f"table: {out}")
+    return 0
 
 
 if __name__ == "__main__":
-    main()
+    raise SystemExit(main())
