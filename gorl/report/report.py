@@ -325,8 +325,9 @@ def curves_name(task: str) -> str:
 
 
 def _plot_curves(plt: Any, suite: Suite, task: str) -> Path | None:
-    """``curves_<task>.png``: per method, the mean over seeds of evaluation return against env steps with
-    a 95% bootstrap band (seeds resampled); None when no finished run has an evaluation."""
+    """``curves_<task>.png``: per method, the mean over finished seeds of evaluation return against env
+    steps with a 95% bootstrap band (seeds resampled), and each unfinished run's evaluations so far as a
+    dashed line; None when no run has an evaluation."""
     fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
     drawn = False
     for i, method in enumerate(suite.methods):
@@ -343,12 +344,21 @@ def _plot_curves(plt: Any, suite: Suite, task: str) -> Path | None:
         if len(curves) > 1:
             ax.fill_between(steps, low, high, color=color, alpha=0.2, linewidth=0)
         drawn = True
+    for r in suite.runs:  # runs still going (or killed): their curves so far, thin and dashed
+        if r.task != task or r.status != "unfinished":
+            continue
+        steps, values = load_curve(r.path)
+        if steps.size:
+            i = suite.methods.index(r.method) if r.method in suite.methods else 0
+            label = f"{r.method} s{r.seed} (unfinished)"
+            ax.plot(steps, values, color=f"C{i % 10}", linestyle="--", linewidth=1, marker=".", label=label)
+            drawn = True
     if not drawn:
         plt.close(fig)
         return None
     ax.set_xlabel("env steps")
     ax.set_ylabel("evaluation return")
-    ax.set_title(f"{task}: mean over seeds, 95% bootstrap CI")
+    ax.set_title(f"{task}: mean over finished seeds, 95% bootstrap CI")
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=8)
     path = suite.dir / curves_name(task)
@@ -480,6 +490,39 @@ def _runs_md(suite: Suite) -> list[str]:
     ]
 
 
+def _unfinished_md(suite: Suite) -> list[str]:
+    """Runs started but not finished (running, or killed before the end): how far each got; empty when
+    none has written an evaluation."""
+    rows = []
+    for r in suite.runs:
+        if r.status != "unfinished":
+            continue
+        steps, values = load_curve(r.path)
+        if not steps.size:
+            continue
+        budget = suite.total_steps.get(r.task)
+        rows.append(
+            [
+                r.task,
+                r.method,
+                str(r.seed),
+                f"{int(steps[-1]):,}" + ("" if budget is None else f" of {budget:,}"),
+                _num(values[-1]),
+                _num(values.max()),
+            ]
+        )
+    if not rows:
+        return []
+    return [
+        "## Unfinished runs",
+        "",
+        "Runs started but not finished (still running, or stopped: the same bench resumes them). Left out "
+        "of the table and the statistics above; their curves so far are the dashed lines.",
+        "",
+        *_md_table(["task", "method", "seed", "last evaluation at", "its return", "best so far"], rows),
+    ]
+
+
 def _first_line(text: str | None) -> str:
     lines = [line.strip() for line in (text or "").splitlines() if line.strip()]
     return lines[0] if lines else "(no message)"
@@ -497,7 +540,7 @@ def _pictures_md(curves: Sequence[Path], profile: Path | None, plotted: bool) ->
     if not plotted:
         return ["## Pictures", "", "Pictures need matplotlib (`pip install gorl[plot]`); none were drawn."]
     lines = ["## Learning curves", ""]
-    lines += [f"![{p.stem}]({p.name})" for p in curves] or ["No finished run has an evaluation yet."]
+    lines += [f"![{p.stem}]({p.name})" for p in curves] or ["No run has an evaluation yet."]
     if profile is not None:
         lines += ["", "## Performance profiles", "", f"![performance profiles]({profile.name})"]
     return lines
@@ -580,6 +623,7 @@ def write_report(dir: Path, *, reference: Reference | None = None) -> Path:
         _reference_md(suite, reference),
         _pictures_md(curves, profile, plt is not None),
         _runs_md(suite),
+        _unfinished_md(suite),
         _refits_md(suite),
         _failed_md(suite),
     ]

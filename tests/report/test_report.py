@@ -203,3 +203,31 @@ def test_refits_are_tabulated_per_stage(tmp_path):
     assert "## Decoder refits" in text
     assert "| cheetah-run | gorl-fm | 1 | 1 | 40.0 | 30.0 |" in text
     assert "| cheetah-run | gorl-fm | 2 | 1 | 50.0 | 55.0 |" in text
+
+
+def test_unfinished_runs_are_listed_with_how_far_they_got_and_drawn_dashed(tmp_path):
+    suite = {"name": "s", "tasks": ["cheetah-run"], "methods": ["ppo"], "seeds": [0, 1],
+             "total_steps": {"cheetah-run": 5000}}  # fmt: skip
+    (tmp_path / "suite.json").write_text(json.dumps(suite))
+    _write_run(tmp_path, "cheetah-run", "ppo", 0, 300.0)
+    running = tmp_path / "runs" / "cheetah-run" / "ppo" / "s1"
+    running.mkdir(parents=True)
+    evals = [(1000, 10.0), (2000, 30.0), (3000, 20.0)]
+    lines = [{"kind": "eval", "env_steps": s, "return_mean": r, "return_std": 0.0} for s, r in evals]
+    (running / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    text = write_report(tmp_path).read_text()
+    assert "Runs: 1 done, 0 failed, 1 unfinished (2 in all)" in text
+    assert "| cheetah-run | ppo | 1 | 3,000 of 5,000 | 20.0 | 30.0 |" in text
+    assert "| ppo | 300.0 ± 0.0 (1) |" in text  # the statistics still count the finished run only
+    assert (tmp_path / "curves_cheetah-run.png").stat().st_size > 0
+
+
+def test_a_suite_whose_only_runs_are_unfinished_still_gets_its_curves(tmp_path):
+    suite = {"name": "s", "tasks": ["cheetah-run"], "methods": ["ppo"], "seeds": [0]}
+    (tmp_path / "suite.json").write_text(json.dumps(suite))
+    run = tmp_path / "runs" / "cheetah-run" / "ppo" / "s0"
+    run.mkdir(parents=True)
+    record = {"kind": "eval", "env_steps": 10, "return_mean": 1.0}
+    (run / "metrics.jsonl").write_text(json.dumps(record) + "\n")
+    text = write_report(tmp_path).read_text()
+    assert "![curves_cheetah-run](curves_cheetah-run.png)" in text and "## Unfinished runs" in text
