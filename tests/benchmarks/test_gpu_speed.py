@@ -1,26 +1,13 @@
 """benchmarks/gpu_speed.py end to end on the CPU device, tiny: every column is measured and written."""
 
-import importlib.util
 import math
-import sys
-from pathlib import Path
-
-ROOT = Path(__file__).resolve().parents[2]
 
 
-def _load():
-    spec = importlib.util.spec_from_file_location("gpu_speed", ROOT / "benchmarks" / "gpu_speed.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["gpu_speed"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_every_column_is_measured_on_the_cpu_device(tmp_path):
+def test_every_column_is_measured_on_the_cpu_device(tmp_path, load_script):
     out = tmp_path / "speed.md"
     args = "--device cpu --tasks cheetah-run --num-envs 8 --steps 4 --warmup 1 --threads 1 --train-iters 1 "
     args += "--train-rollout 30 --fit-steps 3 --fit-batch 64 --fit-pairs 512"
-    assert _load().main([*args.split(), "--out", str(out)]) == 0
+    assert load_script("gpu_speed").main([*args.split(), "--out", str(out)]) == 0
     row = next(line for line in out.read_text().splitlines() if line.startswith("| cheetah-run | 8 |"))
     cells = [c.strip() for c in row.strip("|").split("|")]
     assert len(cells) == 11 and "failed" not in row

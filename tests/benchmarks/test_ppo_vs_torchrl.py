@@ -2,28 +2,18 @@
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import math
-import sys
-from pathlib import Path
 
 import pytest
 import torch
 
 from gorl.envs import make_env
 
-SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "ppo_vs_torchrl.py"
 
-
-@pytest.fixture(scope="module")
-def bench():
-    spec = importlib.util.spec_from_file_location("ppo_vs_torchrl", SCRIPT)
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["ppo_vs_torchrl"] = module
-    spec.loader.exec_module(module)
-    yield module
-    sys.modules.pop("ppo_vs_torchrl", None)
+@pytest.fixture
+def bench(load_script):
+    return load_script("ppo_vs_torchrl")
 
 
 def test_observation_order_matches_gorl_and_mismatch_raises(bench):

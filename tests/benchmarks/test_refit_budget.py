@@ -1,28 +1,15 @@
 """benchmarks/refit_budget.py on a tiny run: it reloads the checkpoint's data policy exactly (its return is
 the run's own last evaluation) and writes one row per variant."""
 
-import importlib.util
 import json
 import math
-import sys
-from pathlib import Path
 
 from gorl.testing.tiny import TINY_REFITS, tiny_run
 from gorl.train import Trainer
 from gorl.train_config import TrainConfig
 
-ROOT = Path(__file__).resolve().parents[2]
 
-
-def _load():
-    spec = importlib.util.spec_from_file_location("refit_budget", ROOT / "benchmarks" / "refit_budget.py")
-    module = importlib.util.module_from_spec(spec)
-    sys.modules["refit_budget"] = module
-    spec.loader.exec_module(module)
-    return module
-
-
-def test_refit_budget_reloads_the_data_policy_and_tabulates_each_variant(tmp_path):
+def test_refit_budget_reloads_the_data_policy_and_tabulates_each_variant(tmp_path, load_script):
     # a one-stage gorl-fm run stands in for a stage 0, as in docs/sac.md; the script fits the flow
     schedule = {**TINY_REFITS, "decoder": None, "stage_fractions": [1.0], "decoder_options": {}}
     run = tmp_path / "run"
@@ -32,7 +19,7 @@ def test_refit_budget_reloads_the_data_policy_and_tabulates_each_variant(tmp_pat
 
     out = tmp_path / "table.md"
     args = ["--decoder", "flow", "--steps", "3", "6", "--pairs", "64", "--fit-seeds", "0", "--out", str(out)]
-    assert _load().main([str(run), *args]) == 0
+    assert load_script("refit_budget").main([str(run), *args]) == 0
     text = out.read_text()
     assert f"returns **{last_eval['return_mean']:.1f}**" in text
     rows = [line for line in text.splitlines() if line.startswith("| 64 |")]
