@@ -16,22 +16,14 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
-import os
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
-from gorl import decoders
-from gorl.algos.evaluate import evaluate
 from gorl.algos.schedule import refit
+from gorl.checkpoint import atomic_write_text
 from gorl.train import Trainer
-
-
-def _returns(trainer: Trainer, policy: object) -> float:
-    trainer.eval_env.load_env_state(trainer.eval_start)
-    r = evaluate(policy, trainer.eval_env, trainer.learner.normalize, trainer.eval_length)
-    return float(r.mean())
 
 
 def _load(run: Path, threads: int, decoder: str | None) -> Trainer:
@@ -49,38 +41,27 @@ def _load(run: Path, threads: int, decoder: str | None) -> Trainer:
     return trainer
 
 
-def _write(path: Path, lines: list[str]) -> None:
-    tmp = path.with_suffix(path.suffix + ".tmp")
-    tmp.write_text("\n".join(lines) + "\n")
-    os.replace(tmp, path)
-
-
 def _one(
-    run: Path, threads: int, decoder: str | None, pairs: int, steps: int, lr: float | None, fit_seed: int
+    run: Path, threads: int, decoder: str | None, pairs: int, steps: int, lr: float, fit_seed: int
 ) -> tuple[dict[str, Any], float]:
     """One refit of the checkpoint's policy with ``pairs`` pairs, ``steps`` fit steps at learning rate
-    ``lr`` (None: the run's): (record, return of the refitted policy)."""
+    ``lr``: (record, return of the refitted policy)."""
     trainer = _load(run, threads, decoder)
-    fit = trainer.schedule.fit.model_copy(update={"steps": steps, "lr": lr or trainer.schedule.fit.lr})
+    fit = trainer.schedule.fit.model_copy(update={"steps": steps, "lr": lr})
     sched = trainer.schedule.model_copy(update={"decoder_pairs": pairs, "fit": fit})
-    name, env, stage = sched.decoder, trainer.env, trainer.state.stage
-    assert name is not None
-    options = dict(sched.decoder_options)
-
-    def fresh() -> Any:
-        return decoders.make(name, obs_dim=env.obs_dim, action_dim=env.action_dim, **options)
-
+    name, stage = sched.decoder, trainer.state.stage
     policy, rec = refit(
         sched,
         trainer.learner,
         trainer.policy,
         stage + 1,
-        fresh,
+        lambda: trainer._make_decoder(name),  # the Trainer's own: its options, on the run's device
         stage_end=trainer.stage_ends[min(stage + 1, len(trainer.stage_ends) - 1)],
         seed=fit_seed,
         progress=False,
     )
-    return rec, _returns(trainer, policy)
+    trainer.policy = policy  # evaluated the way the Trainer evaluates after a refit
+    return rec, trainer._eval_returns().mean().item()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
 
     probe = _load(args.run, args.threads, args.decoder)
     stage = probe.state.stage
-    data_return = _returns(probe, probe.policy)
+    data_return = probe._eval_returns().mean().item()
     fit_lr = probe.schedule.fit.lr
     head = [
         f"# Refit budget: {probe.config.method} on {probe.config.task}, seed {probe.config.seed}",
@@ -128,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
         )
         rows.append(row)
         print(row, f"({time.perf_counter() - t0:.0f} s with collection)", flush=True)
-        _write(out, head + rows)
+        atomic_write_text(out, "\n".join(head + rows) + "\n")
     print(f"table: {out}")
     return 0
 

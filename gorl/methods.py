@@ -56,10 +56,7 @@ CPU_REFIT: dict[str, Any] = {"decoder_pairs": 16_384, "fit": {"steps": 500, "bat
 # GoRL(SAC)'s refits fit longer and faster: a SAC policy is near-deterministic, and 500 steps at 3e-4 left
 # the flow underfitted (a refit kept 16-25% of a 441 return on cheetah-run; 8,000 steps at 1e-3 keep 84-87%,
 # as 20,000 at 3e-4 do: benchmarks/refit_budget.py, docs/sac.md). About 90 s per refit on one core.
-SAC_CPU_REFIT: dict[str, Any] = {
-    "decoder_pairs": 16_384,
-    "fit": {"steps": 8_000, "batch_size": 1024, "lr": 1e-3},
-}
+SAC_CPU_REFIT: dict[str, Any] = {**CPU_REFIT, "fit": {**CPU_REFIT["fit"], "steps": 8_000, "lr": 1e-3}}
 
 
 def register(name: str) -> Callable[[Any], Any]:

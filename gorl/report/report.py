@@ -349,9 +349,9 @@ def _plot_curves(plt: Any, suite: Suite, task: str) -> Path | None:
             continue
         steps, values = load_curve(r.path)
         if steps.size:
-            i = suite.methods.index(r.method) if r.method in suite.methods else 0
+            color = f"C{suite.methods.index(r.method) % 10}"  # load_suite lists every run's method
             label = f"{r.method} s{r.seed} (unfinished)"
-            ax.plot(steps, values, color=f"C{i % 10}", linestyle="--", linewidth=1, marker=".", label=label)
+            ax.plot(steps, values, color=color, linestyle="--", linewidth=1, marker=".", label=label)
             drawn = True
     if not drawn:
         plt.close(fig)
