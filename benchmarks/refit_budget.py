@@ -55,13 +55,13 @@ def _one(
         trainer.learner,
         trainer.policy,
         stage + 1,
-        lambda: trainer._make_decoder(name),  # the Trainer's own: its options, on the run's device
+        lambda: trainer.make_decoder(name),  # the Trainer's own: its options, on the run's device
         stage_end=trainer.stage_ends[min(stage + 1, len(trainer.stage_ends) - 1)],
         seed=fit_seed,
         progress=False,
     )
     trainer.policy = policy  # evaluated the way the Trainer evaluates after a refit
-    return rec, trainer._eval_returns().mean().item()
+    return rec, trainer.eval_returns().mean().item()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -82,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
 
     probe = _load(args.run, args.threads, args.decoder)
     stage = probe.state.stage
-    data_return = probe._eval_returns().mean().item()
+    data_return = probe.eval_returns().mean().item()
     fit_lr = probe.schedule.fit.lr
     head = [
         f"# Refit budget: {probe.config.method} on {probe.config.task}, seed {probe.config.seed}",

@@ -12,7 +12,7 @@ Run directory::
     <out>/learning_curve.png evaluation return against env steps (at the end, with matplotlib)
     <out>/error.json         what stopped the run, if a guard did (the checkpoint stays the last good one)
     <out>/decoders/stage<k>.pt the decoder fitted by the refit before stage k (k >= 1; written atomically):
-                             its registry name, options and weights (``read_decoder_snapshot``); a
+                             its registry name, options and weights (``gorl.decoders.snapshot.read``); a
                              later run starts from one with ``schedule.initial_decoder_from``
     <out>/tensorboard/, <out>/wandb/  the optional loggers' files (``TrainConfig.loggers``)
 
@@ -48,49 +48,14 @@ from gorl.checkpoint import (
     set_rng_state,
 )
 from gorl.composite import CompositePolicy
+from gorl.decoders import snapshot
 from gorl.envs import make_env
 from gorl.interfaces.decoder import GenerativeDecoder
 from gorl.interfaces.optimizer import LatentOptimizer
 from gorl.train_config import TrainConfig, resolve
 
 FORMAT = 2  # 1: gorl 0.1 (PPO with the segment layout, one hard-wired optimizer)
-DECODER_FORMAT = 1  # of the decoder snapshots in <out>/decoders/
-DECODER_KIND = "gorl-decoder"
-
-
-def read_decoder_snapshot(path: str | Path) -> dict[str, Any]:
-    """Reads a decoder snapshot (``<run>/decoders/stage<k>.pt``).
-
-    Returns:
-        The snapshot: ``name`` (the decoder's registry name), ``options`` (its config options),
-        ``obs_dim``, ``action_dim``, ``latent_dim``, ``state_dict`` (CPU tensors), and where it came
-        from (``task``, ``method``, ``seed``, ``stage``, ``env_steps``).
-
-    Raises:
-        CheckpointError: the file is missing, unreadable, or not a decoder snapshot of this format.
-    """
-    path = Path(path)
-    snap = load_checkpoint(path)
-    if snap.get("kind") != DECODER_KIND:
-        raise CheckpointError(f"{path} is not a decoder snapshot (a <run>/decoders/stage<k>.pt file)")
-    if snap["format"] != DECODER_FORMAT:
-        raise CheckpointError(
-            f"decoder snapshot {path} has format {snap['format']}; this gorl reads format {DECODER_FORMAT}"
-        )
-    return snap
-
-
-def build_decoder(snapshot: dict[str, Any], device: torch.device | str = "cpu") -> GenerativeDecoder:
-    """The decoder a snapshot holds: built by its name and options, its weights loaded, on ``device``."""
-    decoder = decoders.make(
-        snapshot["name"],
-        obs_dim=snapshot["obs_dim"],
-        action_dim=snapshot["action_dim"],
-        latent_dim=snapshot["latent_dim"],
-        **snapshot["options"],
-    )
-    decoder.load_state_dict(snapshot["state_dict"])
-    return decoder.to(device)  # type: ignore[attr-defined, no-any-return]
+read_decoder_snapshot, build_decoder = snapshot.read, snapshot.build  # the names gorl 0.2 exported here
 
 
 class Trainer:
@@ -258,7 +223,7 @@ class Trainer:
             self.learner,
             self.policy,
             self.state.stage,
-            lambda: self._make_decoder(self.schedule.decoder),
+            lambda: self.make_decoder(self.schedule.decoder),
             stage_end=self.stage_ends[self.state.stage],
             seed=self.config.seed,
             progress=self.config.progress,
@@ -266,7 +231,7 @@ class Trainer:
         self.best_encoder = None
         self._write_decoder_snapshot()
         # the refitted policy, evaluated as it starts its stage: how much a refit keeps of the policy
-        record["return_after_refit"] = self._eval_returns().mean().item()
+        record["return_after_refit"] = self.eval_returns().mean().item()
         if stage_evals:  # what the data came from: the stage's best (data_from_best) or its last evaluation
             record["return_before_refit"] = (
                 max(stage_evals) if self.schedule.data_from_best else stage_evals[-1]
@@ -278,9 +243,11 @@ class Trainer:
         fitted, or to the initial one when none is)."""
         return dict(self.schedule.decoder_options) if name == self.schedule.options_for else {}
 
-    def _make_decoder(self, name: str | None) -> GenerativeDecoder:
-        """A freshly initialised decoder ``name`` on the run's device."""
-        assert name is not None
+    def make_decoder(self, name: str | None) -> GenerativeDecoder:
+        """A freshly initialised decoder ``name`` with the run's decoder options, on the run's device (what
+        a refit fits); writes nothing."""
+        if name is None:
+            raise ValueError("make_decoder needs a decoder name; this schedule names none (schedule.decoder)")
         options = self._decoder_options(name)
         decoder = decoders.make(name, obs_dim=self.env.obs_dim, action_dim=self.env.action_dim, **options)
         return decoder.to(self.device)  # type: ignore[attr-defined, no-any-return]
@@ -292,7 +259,7 @@ class Trainer:
         if path is None:
             return None
         try:
-            snap = read_decoder_snapshot(path)
+            snap = snapshot.read(path)
         except CheckpointError as e:
             raise CheckpointError(f"schedule.initial_decoder_from: {e}") from e
         if snap["name"] != self.schedule.initial_decoder:
@@ -306,7 +273,7 @@ class Trainer:
     def _initial_decoder(self) -> GenerativeDecoder:
         """Stage 0's decoder: the snapshot's (its weights loaded), or a fresh ``initial_decoder``."""
         if self.snapshot is None:
-            return self._make_decoder(self.schedule.initial_decoder)
+            return self.make_decoder(self.schedule.initial_decoder)
         snap, path = self.snapshot, self.schedule.initial_decoder_from
         dims = (self.env.obs_dim, self.env.action_dim, self.env.action_dim)
         if (snap["obs_dim"], snap["action_dim"], snap["latent_dim"]) != dims:
@@ -316,38 +283,34 @@ class Trainer:
                 f"{snap['latent_dim']}); this run's task {self.config.task} has {dims}"
             )
         try:
-            return build_decoder(snap, self.device)
+            return snapshot.build(snap, self.device)
         except (RuntimeError, ValueError, TypeError) as e:  # load_state_dict: missing or mis-shaped weights
             raise CheckpointError(f"schedule.initial_decoder_from: {path} does not load: {e}") from e
 
     def _write_decoder_snapshot(self) -> None:
         """Writes the decoder the refit before this stage fitted to ``decoders/stage<k>.pt``, atomically."""
-        decoder, name = self.policy.decoder, self.schedule.decoder
+        name = self.schedule.decoder
         assert name is not None
-        snapshot = {
-            "format": DECODER_FORMAT,
-            "kind": DECODER_KIND,
-            "name": name,
-            "options": copy.deepcopy(self._decoder_options(name)),
-            "obs_dim": decoder.obs_dim,
-            "action_dim": decoder.action_dim,
-            "latent_dim": decoder.latent_dim,
-            "state_dict": {k: v.detach().cpu().clone() for k, v in decoder.state_dict().items()},
-            "task": self.config.task,
-            "method": self.config.method,
-            "seed": self.config.seed,
-            "stage": self.state.stage,
-            "env_steps": self.env_steps,
-        }
-        save_checkpoint(self.out / "decoders" / f"stage{self.state.stage}.pt", snapshot)
+        snapshot.write(
+            self.out / "decoders" / f"stage{self.state.stage}.pt",
+            self.policy.decoder,
+            name,
+            self._decoder_options(name),
+            task=self.config.task,
+            method=self.config.method,
+            seed=self.config.seed,
+            stage=self.state.stage,
+            env_steps=self.env_steps,
+        )
 
-    def _eval_returns(self) -> torch.Tensor:
-        """Deterministic returns ``(eval_envs,)`` of the current policy, from the fixed start states."""
+    def eval_returns(self) -> torch.Tensor:
+        """Deterministic returns ``(eval_envs,)`` of the current policy from the run's fixed evaluation
+        start states, as the run's evaluations measure it; writes nothing."""
         self.eval_env.load_env_state(self.eval_start)
         return evaluate(self.policy, self.eval_env, self.learner.normalize, self.eval_length)
 
     def _evaluate(self, bar: tqdm) -> None:
-        returns = self._eval_returns()
+        returns = self.eval_returns()
         mean, std = returns.mean().item(), returns.std(unbiased=False).item()
         rec = {
             "kind": "eval",
@@ -437,7 +400,7 @@ class Trainer:
                 raise CheckpointError(
                     f"checkpoint holds a {ckpt['decoder_name']} decoder but the method has none"
                 )
-            self.policy = self.policy.with_decoder(self._make_decoder(self.schedule.decoder))
+            self.policy = self.policy.with_decoder(self.make_decoder(self.schedule.decoder))
         self.policy.encoder.load_state_dict(ckpt["encoder"])
         self.policy.decoder.load_state_dict(ckpt["decoder"])
         stage = min(self.state.stage, len(self.stage_ends) - 1)

@@ -6,8 +6,10 @@ import pytest
 import torch
 
 from gorl.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from gorl.decoders.snapshot import build as build_decoder
+from gorl.decoders.snapshot import read as read_decoder_snapshot
 from gorl.testing.tiny import tiny_run
-from gorl.train import Trainer, build_decoder, read_decoder_snapshot
+from gorl.train import Trainer
 from gorl.train_config import TrainConfig
 
 # 4 envs x 20 steps (two GAE segments of 10) = 80 env steps per iteration; 4 stages over 640 steps.
