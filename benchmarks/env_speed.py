@@ -84,7 +84,7 @@ def bench_task(task: str, n: int, steps: int, rounds: int, workers: int, seed: i
                 rates[k].append(steps * n / t)
     for env in variants.values():
         env.close()
-    out = {k: statistics.median(v) for k, v in rates.items()}
+    out: dict[str, float | tuple[float, float]] = {k: statistics.median(v) for k, v in rates.items()}
     for k in variants:
         ratios = [b / a for a, b in zip(rates["raw"], rates[k], strict=True)]
         out[f"ratio {k}"] = statistics.median(ratios)
