@@ -25,9 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
-import os
 import sys
-import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,6 +36,7 @@ import numpy.typing as npt
 import torch
 
 from gorl.checkpoint import CheckpointError, atomic_write_json, rng_state, set_rng_state
+from gorl.plots import pyplot, save_figure
 
 FloatArray = npt.NDArray[np.float64]
 CHUNK = 4096  # actions drawn per policy call (fixed: the draws for a seed do not depend on n's split)
@@ -320,13 +319,9 @@ def action_density_figure(
     """
     if not runs:
         raise ValueError("no runs to plot")
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError as e:
-        raise ImportError("the action figure needs matplotlib: pip install 'gorl[plot]'") from e
+    plt = pyplot()
+    if plt is None:
+        raise ImportError("the action figure needs matplotlib: pip install 'gorl[plot]'")
     out = Path(out)
     if out.suffix == ".json":
         raise ValueError(f"out={out} is the PNG; the numbers go to the .json beside it")
@@ -374,17 +369,7 @@ def action_density_figure(
     fig.suptitle(
         f"actions at a fixed state: {n} samples per policy, Gaussian KDE ({bandwidth} x Scott)", fontsize=10
     )
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".png")
-    os.close(fd)
-    try:
-        fig.savefig(tmp)
-        os.replace(tmp, out)
-    finally:
-        plt.close(fig)
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+    save_figure(plt, fig, out)
     atomic_write_json(
         out.with_suffix(".json"),
         {

@@ -1,22 +1,45 @@
-"""Pictures of a run: the learning curve (evaluation return against env steps)."""
+"""Pictures: the run's learning curve, and the two helpers every gorl figure is drawn and saved with."""
 
 from __future__ import annotations
 
+import io
 import json
-import os
-import tempfile
 from pathlib import Path
+from typing import Any
+
+from gorl.checkpoint import atomic_write_bytes
 
 
-def learning_curve(metrics: Path, out: Path, title: str | None = None) -> Path | None:
-    """Plots the ``eval`` records of ``metrics.jsonl`` (mean with a +-std band, refits marked) into the
-    PNG ``out``, written atomically. Returns ``out``, or None when matplotlib is not installed."""
+def pyplot() -> Any:
+    """``matplotlib.pyplot`` on the Agg backend, or None when matplotlib is not installed."""
     try:
         import matplotlib
 
         matplotlib.use("Agg")
         import matplotlib.pyplot as plt
     except ImportError:
+        return None
+    return plt
+
+
+def save_figure(plt: Any, fig: Any, path: Path) -> Path:
+    """Lays ``fig`` out, writes it as the PNG ``path`` atomically (a reader never sees part of a picture)
+    and closes it, also when drawing fails."""
+    try:
+        fig.tight_layout()
+        buf = io.BytesIO()
+        fig.savefig(buf, format="png")
+        atomic_write_bytes(Path(path), buf.getvalue())
+    finally:
+        plt.close(fig)
+    return Path(path)
+
+
+def learning_curve(metrics: Path, out: Path, title: str | None = None) -> Path | None:
+    """Plots the ``eval`` records of ``metrics.jsonl`` (mean with a +-std band, refits marked) into the
+    PNG ``out``, written atomically. Returns ``out``, or None when matplotlib is not installed."""
+    plt = pyplot()
+    if plt is None:
         return None
     records = [json.loads(line) for line in Path(metrics).read_text().splitlines() if line.strip()]
     evals = [r for r in records if r["kind"] == "eval"]
@@ -39,10 +62,4 @@ def learning_curve(metrics: Path, out: Path, title: str | None = None) -> Path |
     ax.set_title(title or Path(metrics).parent.name)
     ax.grid(alpha=0.3)
     ax.legend(loc="best", fontsize=8)
-    fig.tight_layout()
-    fd, tmp = tempfile.mkstemp(dir=Path(out).parent, suffix=".png")
-    os.close(fd)
-    fig.savefig(tmp)
-    plt.close(fig)
-    os.replace(tmp, out)
-    return Path(out)
+    return save_figure(plt, fig, out)

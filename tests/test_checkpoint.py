@@ -1,4 +1,5 @@
 import os
+import stat
 
 import pytest
 import torch
@@ -37,3 +38,15 @@ def test_a_failed_write_keeps_the_old_file(tmp_path, monkeypatch):
         atomic_write_text(path, "new")
     assert path.read_text() == "old"
     assert [p.name for p in tmp_path.iterdir()] == ["f.txt"]  # no temporary left behind
+
+
+def test_atomic_files_get_the_mode_a_plain_write_gives(tmp_path):
+    """mkstemp creates 0600 files; results and reports must be readable like any file the user writes."""
+    old = os.umask(0o027)
+    try:
+        atomic_write_text(tmp_path / "a.md", "x")
+        plain = tmp_path / "b.md"
+        plain.write_text("x")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE((tmp_path / "a.md").stat().st_mode) == stat.S_IMODE(plain.stat().st_mode) == 0o640

@@ -1,0 +1,87 @@
+"""The suite report's pictures: learning curves per task and performance profiles over all runs."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+from gorl.plots import save_figure
+from gorl.report.load import Suite, common_prefix, load_curve
+from gorl.report.stats import bootstrap_mean_band, performance_profile_ci
+from gorl.report.summary import ALPHA, REPS, THRESHOLDS, normalised_scores
+
+
+def curves_name(task: str) -> str:
+    """File name of ``task``'s learning-curve picture."""
+    return f"curves_{re.sub(r'[^A-Za-z0-9._-]', '_', task)}.png"
+
+
+def plot_curves(plt: Any, suite: Suite, task: str) -> Path | None:
+    """``curves_<task>.png``: per method, the mean over finished seeds of evaluation return against env
+    steps with a 95% bootstrap band (seeds resampled), and each unfinished run's evaluations so far as a
+    dashed line; None when no run has an evaluation."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
+    drawn = False
+    for i, method in enumerate(suite.methods):
+        runs = [r for r in suite.runs if r.task == task and r.method == method and r.status == "done"]
+        curves = [c for c in (load_curve(r.path) for r in runs) if c[0].size]
+        if not curves:
+            continue
+        steps, values = common_prefix(curves)
+        if steps.size == 0:
+            continue
+        mean, low, high = bootstrap_mean_band(values, reps=REPS, alpha=ALPHA)
+        color = f"C{i % 10}"
+        ax.plot(steps, mean, color=color, label=f"{method} ({len(curves)} seeds)")
+        if len(curves) > 1:
+            ax.fill_between(steps, low, high, color=color, alpha=0.2, linewidth=0)
+        drawn = True
+    for r in suite.runs:  # runs still going (or killed): their curves so far, thin and dashed
+        if r.task != task or r.status != "unfinished":
+            continue
+        steps, values = load_curve(r.path)
+        if steps.size:
+            color = f"C{suite.methods.index(r.method) % 10}"  # load_suite lists every run's method
+            label = f"{r.method} s{r.seed} (unfinished)"
+            ax.plot(steps, values, color=color, linestyle="--", linewidth=1, marker=".", label=label)
+            drawn = True
+    if not drawn:
+        plt.close(fig)
+        return None
+    ax.set_xlabel("env steps")
+    ax.set_ylabel("evaluation return")
+    ax.set_title(f"{task}: mean over finished seeds, 95% bootstrap CI")
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    path = suite.dir / curves_name(task)
+    return save_figure(plt, fig, path)
+
+
+def plot_profile(plt: Any, suite: Suite) -> Path | None:
+    """``profile.png``: per method, the fraction of runs (all tasks, seeds) with normalised final return
+    above tau, with a 95% stratified-bootstrap band; None when no run has finished."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
+    drawn = False
+    for i, method in enumerate(suite.methods):
+        by_task = normalised_scores(suite, method)
+        if not by_task:
+            continue
+        profile, low, high = performance_profile_ci(by_task, THRESHOLDS, reps=REPS, alpha=ALPHA)
+        color = f"C{i % 10}"
+        n = sum(x.size for x in by_task.values())
+        ax.plot(THRESHOLDS, profile, color=color, label=f"{method} ({n} runs)")
+        ax.fill_between(THRESHOLDS, low, high, color=color, alpha=0.2, linewidth=0)
+        drawn = True
+    if not drawn:
+        plt.close(fig)
+        return None
+    ax.set_xlabel(r"normalised score $\tau$ (final return / 1000)")
+    ax.set_ylabel(r"fraction of runs with score > $\tau$")
+    ax.set_title("performance profiles, 95% stratified-bootstrap CI")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1.02)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    path = suite.dir / "profile.png"
+    return save_figure(plt, fig, path)

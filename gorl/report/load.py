@@ -1,0 +1,158 @@
+"""Reading a ``gorl bench`` suite directory: its runs, their status and their learning curves.
+
+A run with neither summary.json nor failed.json is unfinished (running or not started), as is a run that
+suite.json names but that has no directory yet. Runs on disk that suite.json does not name are included.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from itertools import product
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from numpy.typing import NDArray
+
+
+@dataclass(frozen=True)
+class Run:
+    """One (task, method, seed) of the suite and what its directory says of it."""
+
+    task: str
+    method: str
+    seed: int
+    path: Path
+    status: str  # "done", "failed" or "unfinished"
+    summary: dict[str, Any] | None = None
+    error: str | None = None
+
+    @property
+    def final(self) -> float | None:
+        """The final evaluation return, None unless finished with an evaluation."""
+        value = (self.summary or {}).get("final_return")
+        return None if value is None else float(value)
+
+
+@dataclass
+class Suite:
+    """A suite directory as read: its description and every run, in task, method, seed order."""
+
+    dir: Path
+    name: str
+    tasks: list[str]
+    methods: list[str]
+    paper_setting: bool
+    total_steps: dict[str, int]
+    description: str = ""
+    runs: list[Run] = field(default_factory=list)
+
+    def count(self, status: str) -> int:
+        return sum(r.status == status for r in self.runs)
+
+    def finals(self, task: str, method: str) -> NDArray[np.float64]:
+        """Final returns ``(n,)`` of the finished runs of ``task`` and ``method``, in seed order."""
+        values = [r.final for r in self.runs if r.task == task and r.method == method]
+        return np.array([v for v in values if v is not None], dtype=np.float64)
+
+
+def _read_json(path: Path) -> Any:
+    """The JSON in ``path``, or None when it is missing or not (yet) valid JSON."""
+    try:
+        return json.loads(path.read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _read_run(task: str, method: str, seed: int, path: Path) -> Run:
+    summary = _read_json(path / "summary.json")
+    if isinstance(summary, dict):  # a finished run wins over a failed.json left from an earlier try
+        return Run(task, method, seed, path, "done", summary=summary)
+    failed = _read_json(path / "failed.json")
+    if isinstance(failed, dict):
+        return Run(task, method, seed, path, "failed", error=str(failed.get("error", "")))
+    return Run(task, method, seed, path, "unfinished")
+
+
+def _ordered(declared: Iterable[Any], found: Iterable[Any]) -> list[Any]:
+    """``declared`` in its order, then what was ``found`` beyond it, sorted."""
+    first = list(dict.fromkeys(declared))
+    return first + sorted(set(found) - set(first))
+
+
+def load_suite(dir: Path) -> Suite:
+    """Reads ``dir/suite.json`` (when there) and every run directory under ``dir/runs``."""
+    dir = Path(dir)
+    meta = _read_json(dir / "suite.json")
+    meta = meta if isinstance(meta, dict) else {}
+    found: dict[tuple[str, str, int], Path] = {}
+    for path in sorted((dir / "runs").glob("*/*/s*")):
+        if path.is_dir() and re.fullmatch(r"s\d+", path.name):
+            found[(path.parent.parent.name, path.parent.name, int(path.name[1:]))] = path
+    declared = product(meta.get("tasks", []), meta.get("methods", []), meta.get("seeds", []))
+    expected = {(t, m, int(s)) for t, m, s in declared}
+    tasks = _ordered(meta.get("tasks", []), (k[0] for k in found))
+    methods = _ordered(meta.get("methods", []), (k[1] for k in found))
+    task_at = {t: i for i, t in enumerate(tasks)}
+    method_at = {m: i for i, m in enumerate(methods)}
+    keys = sorted(set(found) | expected, key=lambda k: (task_at[k[0]], method_at[k[1]], k[2]))
+    runs = [_read_run(t, m, s, found.get((t, m, s), dir / "runs" / t / m / f"s{s}")) for t, m, s in keys]
+    return Suite(
+        dir=dir,
+        name=str(meta.get("name") or dir.resolve().name),
+        tasks=tasks,
+        methods=methods,
+        paper_setting=bool(meta.get("paper_setting", False)),
+        total_steps={str(k): int(v) for k, v in (meta.get("total_steps") or {}).items()},
+        description=str(meta.get("description") or ""),
+        runs=runs,
+    )
+
+
+def load_curve(run_dir: Path) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """The evaluations of a run: env steps ``(E,)`` and mean evaluation returns ``(E,)``, in file order.
+
+    Only ``"kind": "eval"`` lines of ``metrics.jsonl`` count; an unreadable line (a half-written last line)
+    is skipped.
+    """
+    steps: list[int] = []
+    returns: list[float] = []
+    try:
+        lines = (Path(run_dir) / "metrics.jsonl").read_text().splitlines()
+    except OSError:
+        lines = []
+    for line in lines:
+        try:
+            record = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(record, dict) and record.get("kind") == "eval":
+            steps.append(int(record["env_steps"]))
+            returns.append(float(record["return_mean"]))
+    return np.array(steps, dtype=np.int64), np.array(returns, dtype=np.float64)
+
+
+def common_prefix(
+    curves: Sequence[tuple[NDArray[np.int64], NDArray[np.float64]]],
+) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """Aligns curves on the longest prefix of evaluation steps they all share.
+
+    Seeds of one method evaluate at the same env steps except at the tail (a run may stop at a different
+    step), so the curves are cut where the first one ends or the grids first differ.
+
+    Args:
+        curves: ``S >= 1`` pairs (steps ``(E_s,)``, returns ``(E_s,)``).
+
+    Returns:
+        steps ``(P,)`` and returns ``(S, P)``, ``P`` the common prefix's length (maybe 0).
+    """
+    first = curves[0][0]
+    p = min(len(s) for s, _ in curves)
+    for s, _ in curves[1:]:
+        differ = np.flatnonzero(s[:p] != first[:p])
+        if differ.size:
+            p = int(differ[0])
+    return first[:p], np.stack([v[:p] for _, v in curves])
