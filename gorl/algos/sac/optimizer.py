@@ -176,6 +176,18 @@ class SACLatentOptimizer:
             out["train_return"] = train_return
         return out
 
+    def update(self) -> dict[str, float]:
+        """One gradient step on a ``batch_size`` replay batch, outside the env loop (a custom loop, or
+        ``benchmarks/sac_update_speed.py``); its losses, alpha and entropy. Needs a warm buffer."""
+        if len(self.buffer) < self.config.batch_size:
+            raise ValueError(
+                f"update() needs at least batch_size={self.config.batch_size} transitions in the replay "
+                f"buffer; it holds {len(self.buffer)}: run iterate() first"
+            )
+        stats: dict[str, list[Tensor]] = {}
+        self._update(stats)
+        return {k: float(v[0]) for k, v in stats.items()}
+
     @torch.no_grad()
     def decoder_data(self, max_pairs: int) -> tuple[Tensor, Tensor]:
         """Fresh stochastic on-policy pairs ``(normalised obs, raw action)``, not counted in env_steps."""

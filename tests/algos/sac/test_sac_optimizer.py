@@ -230,3 +230,16 @@ def test_resume_is_bit_for_bit(critic_input):
     n = len(opt.buffer)  # the latent critic's refit emptied the buffer after the first 40 steps
     assert n == len(opt2.buffer) == (120 if critic_input == "latent" else 160)
     assert (opt.buffer.storage.get(slice(0, n)) == opt2.buffer.storage.get(slice(0, n))).all()
+
+
+def test_update_is_one_gradient_step_and_needs_a_warm_buffer():
+    _, policy, opt = build(decoder="identity")
+    with pytest.raises(ValueError, match=r"batch_size=16 .* holds 0"):
+        opt.update()
+    opt.iterate()
+    updates, enc0 = opt.updates, clone_params(policy.encoder)
+    stats = opt.update()
+    assert opt.updates == updates + 1 and opt.env_steps == 40  # no env step
+    assert {"loss_actor", "loss_qvalue", "loss_alpha", "alpha"} <= set(stats)
+    assert all(math.isfinite(v) for v in stats.values())
+    assert any(not torch.equal(a, b) for a, b in zip(enc0, policy.encoder.parameters(), strict=True))
