@@ -19,12 +19,19 @@ counted. The table gives medians over rounds: milliseconds per update, updates p
 the reference measured in the same round, and the loop's env steps per second.
 
     python benchmarks/sac_update_speed.py --out benchmarks/results/sac_update_speed.md
+    python benchmarks/sac_update_speed.py --profile sac --updates 1000   # where one side's time goes
+
+``--profile SIDE`` runs cProfile over ``--updates`` updates of one side instead, and prints the time in
+`SACLoss.forward` (and its critic and actor terms), backward, the Adam steps and `torch.nn.functional.linear`
+(the network arithmetic) as a share of the whole.
 """
 
 from __future__ import annotations
 
 import argparse
+import cProfile
 import math
+import pstats
 import statistics
 import sys
 import tempfile
@@ -136,15 +143,48 @@ def gorl_learner(method: str, out: Path, seed: int = 0):
     return learner
 
 
+PROFILED = {  # label -> (file suffix, function name) in cProfile's table
+    "SACLoss.forward": ("torchrl/objectives/sac.py", "forward"),
+    "  twin-critic loss": ("torchrl/objectives/sac.py", "qvalue_v2_loss"),
+    "  actor loss": ("torchrl/objectives/sac.py", "actor_loss"),
+    "backward": ("torch/_tensor.py", "backward"),
+    "Adam steps": ("torch/optim/adam.py", "step"),
+    "linear (the arithmetic)": ("~", "<built-in method torch._C._nn.linear>"),
+}
+
+
+def profile(step: Callable[[], None], updates: int) -> str:
+    """cProfile of ``updates`` calls of ``step``: the cumulative seconds of ``PROFILED``'s functions."""
+    for _ in range(10):
+        step()
+    prof = cProfile.Profile()
+    prof.enable()
+    for _ in range(updates):
+        step()
+    prof.disable()
+    stats = pstats.Stats(prof).stats  # type: ignore[attr-defined]
+    total = sum(tt for _, _, tt, _, _ in stats.values())
+    lines = [f"{updates} updates, {total:.2f} s under cProfile ({total / updates * 1e3:.1f} ms per update)"]
+    for label, (suffix, name) in PROFILED.items():
+        cum = sum(v[3] for (file, _, fn), v in stats.items() if fn == name and file.endswith(suffix))
+        lines.append(f"  {label:<26} {cum:7.2f} s  {cum / total:5.1%}")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=5, help="counted rounds (one more warms up)")
     ap.add_argument("--updates", type=int, default=100, help="updates per side per round")
     ap.add_argument("--threads", type=int, default=1, help="torch threads")
     ap.add_argument("--out", type=Path, default=None, help="Markdown table (default: a temp file)")
+    ap.add_argument("--profile", choices=["reference", "sac", "gorl-sac-fm"], default=None)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
     tmp = Path(tempfile.mkdtemp(prefix="sac_update_speed_"))
+    if args.profile is not None:
+        step = reference_update() if args.profile == "reference" else gorl_learner(args.profile, tmp).update
+        print(f"{args.profile}, {args.threads} thread(s): " + profile(step, args.updates))
+        return 0
     out = args.out or tmp / "sac_update_speed.md"
     sides: dict[str, Callable[[], None]] = {"reference": reference_update()}
     learners = {m: gorl_learner(m, tmp / m) for m in ("sac", "gorl-sac-fm")}

@@ -1,5 +1,7 @@
 """benchmarks/sac_update_speed.py: the reference update trains, a tiny run writes its table."""
 
+import re
+
 import torch
 
 
@@ -34,3 +36,11 @@ def test_a_tiny_run_writes_a_row_per_side(load_script, tmp_path):
         "gorl `gorl-sac-fm`",
     ]
     assert all(float(r.split("|")[2]) > 0 for r in rows)
+
+
+def test_the_profile_finds_the_arithmetic_and_no_sacloss_in_the_reference(load_script, capsys):
+    bench = load_script("sac_update_speed")
+    assert bench.main(["--profile", "reference", "--updates", "3"]) == 0
+    found = re.findall(r"^ +(\S.*?) +([0-9.]+) s ", capsys.readouterr().out, flags=re.M)
+    seconds = {label: float(x) for label, x in found}
+    assert seconds["SACLoss.forward"] == 0.0 and seconds["linear (the arithmetic)"] > 0

@@ -336,9 +336,14 @@ class SACLatentOptimizer:
             batch[OBSERVATION] = self.normalize(batch[OBSERVATION])
             batch[NEXT, OBSERVATION] = self.normalize(batch[NEXT, OBSERVATION])
         out = self.loss(batch)
-        penalty = self.policy.encoder.prior_penalty(batch[OBSERVATION])
         loss_actor, loss_qvalue, loss_alpha = out["loss_actor"], out["loss_qvalue"], out["loss_alpha"]
-        total = loss_actor + c.penalty_coef * penalty + loss_qvalue + loss_alpha
+        if c.penalty_coef:
+            penalty = self.policy.encoder.prior_penalty(batch[OBSERVATION])
+            total = loss_actor + c.penalty_coef * penalty + loss_qvalue + loss_alpha
+        else:  # the SAC methods' default: a zero-weighted term would cost a forward and backward for nothing
+            with torch.no_grad():
+                penalty = self.policy.encoder.prior_penalty(batch[OBSERVATION])  # logged only
+            total = loss_actor + loss_qvalue + loss_alpha
         check_finite(total.detach(), f"the SAC loss (update {self.updates})")
         for optim in (self.actor_optim, self.critic_optim, self.alpha_optim):
             optim.zero_grad(set_to_none=True)
