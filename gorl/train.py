@@ -256,36 +256,15 @@ class Trainer:
         """The decoder snapshot ``schedule.initial_decoder_from`` names, checked against the schedule
         (before any env is built); None when there is none."""
         path = self.schedule.initial_decoder_from
-        if path is None:
-            return None
-        try:
-            snap = snapshot.read(path)
-        except CheckpointError as e:
-            raise CheckpointError(f"schedule.initial_decoder_from: {e}") from e
-        if snap["name"] != self.schedule.initial_decoder:
-            raise ValueError(
-                f"schedule.initial_decoder is {self.schedule.initial_decoder!r}, but the snapshot that "
-                f"schedule.initial_decoder_from names ({path}) holds a {snap['name']!r} decoder: set "
-                f"initial_decoder: {snap['name']}"
-            )
-        return snap
+        return None if path is None else snapshot.read_initial(path, self.schedule.initial_decoder)
 
     def _initial_decoder(self) -> GenerativeDecoder:
         """Stage 0's decoder: the snapshot's (its weights loaded), or a fresh ``initial_decoder``."""
         if self.snapshot is None:
             return self.make_decoder(self.schedule.initial_decoder)
-        snap, path = self.snapshot, self.schedule.initial_decoder_from
         dims = (self.env.obs_dim, self.env.action_dim, self.env.action_dim)
-        if (snap["obs_dim"], snap["action_dim"], snap["latent_dim"]) != dims:
-            raise ValueError(
-                f"schedule.initial_decoder_from: the snapshot {path} was fitted on {snap.get('task')} "
-                f"(obs_dim, action_dim, latent_dim = {snap['obs_dim']}, {snap['action_dim']}, "
-                f"{snap['latent_dim']}); this run's task {self.config.task} has {dims}"
-            )
-        try:
-            return snapshot.build(snap, self.device)
-        except (RuntimeError, ValueError, TypeError) as e:  # load_state_dict: missing or mis-shaped weights
-            raise CheckpointError(f"schedule.initial_decoder_from: {path} does not load: {e}") from e
+        path = self.schedule.initial_decoder_from
+        return snapshot.build_initial(self.snapshot, path, dims, self.config.task, self.device)
 
     def _write_decoder_snapshot(self) -> None:
         """Writes the decoder the refit before this stage fitted to ``decoders/stage<k>.pt``, atomically."""
