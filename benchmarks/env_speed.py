@@ -20,7 +20,6 @@ import argparse
 import os
 import platform
 import statistics
-import tempfile
 import time
 from pathlib import Path
 
@@ -33,6 +32,7 @@ import numpy as np
 import torch
 from tensordict import TensorDict
 
+from gorl.checkpoint import atomic_write_text
 from gorl.envs import PAPER_TASKS
 from gorl.envs.dmc import DMControlBatchEnv, env_seeds
 
@@ -126,14 +126,6 @@ def table(results: dict[str, dict], n: int, steps: int, rounds: int, workers: in
     return "\n".join(lines) + "\n"
 
 
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--tasks", nargs="+", default=list(PAPER_TASKS))
@@ -157,7 +149,7 @@ def main() -> None:
     text = table(results, args.num_envs, args.steps, args.rounds, args.workers)
     print(text)
     if args.out:
-        write_atomic(Path(args.out), text)
+        atomic_write_text(Path(args.out), text)
 
 
 if __name__ == "__main__":

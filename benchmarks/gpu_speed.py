@@ -16,7 +16,7 @@ For each task and batch size N, three loops of ``--steps`` control steps (after 
   ``--fit-pairs`` random pairs, ``--fit-steps`` steps; reported as fitted pairs/s (batch x steps / s).
 
 env-steps/s = N x steps / seconds, timed between device synchronisations (none inside the loops).
-The markdown table is printed and written atomically (temp file + ``os.replace``) to
+The markdown table is printed and written atomically (``gorl.checkpoint.atomic_write_text``) to
 ``benchmarks/results/gpu_speed_<device>.md``.
 
 GPU run (one command): ``python benchmarks/gpu_speed.py``  (all six tasks, N in {2048, 8192}).
@@ -30,7 +30,6 @@ import os
 import platform
 import re
 import sys
-import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -154,14 +153,6 @@ def slug(device: torch.device) -> str:
     return re.sub(r"[^a-z0-9]+", "-", torch.cuda.get_device_name(device).lower()).strip("-")
 
 
-def write_atomic(path: Path, text: str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
-
-
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--tasks", nargs="+", default=list(TASKS))
@@ -188,6 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", type=Path, default=None, help="results file (default: by device name)")
     args = parser.parse_args(argv)
 
+    from gorl.checkpoint import atomic_write_text
     from gorl.envs.warp import WarpBatchEnv
 
     device = torch.device(args.device or ("cuda" if torch.cuda.is_available() else "cpu"))
@@ -226,10 +218,10 @@ def main(argv: list[str] | None = None) -> int:
                 )
             print(rows[-1], file=sys.stderr)
             # Rewritten after every configuration, so an interrupted run still leaves a table.
-            write_atomic(out, report(rows, args, device, load_before, command))
+            atomic_write_text(out, report(rows, args, device, load_before, command))
     text = report(rows, args, device, load_before, command)
     print(text)
-    write_atomic(out, text)
+    atomic_write_text(out, text)
     print(f"wrote {out}", file=sys.stderr)
     return 0
 

@@ -337,12 +337,12 @@ class SACLatentOptimizer:
             batch[NEXT, OBSERVATION] = self.normalize(batch[NEXT, OBSERVATION])
         out = self.loss(batch)
         loss_actor, loss_qvalue, loss_alpha = out["loss_actor"], out["loss_qvalue"], out["loss_alpha"]
-        if c.penalty_coef:
+        # weight 0 (the sac method's): logged only, as a zero-weighted term would cost a backward for nothing
+        with torch.set_grad_enabled(bool(c.penalty_coef)):
             penalty = self.policy.encoder.prior_penalty(batch[OBSERVATION])
+        if c.penalty_coef:
             total = loss_actor + c.penalty_coef * penalty + loss_qvalue + loss_alpha
-        else:  # the SAC methods' default: a zero-weighted term would cost a forward and backward for nothing
-            with torch.no_grad():
-                penalty = self.policy.encoder.prior_penalty(batch[OBSERVATION])  # logged only
+        else:
             total = loss_actor + loss_qvalue + loss_alpha
         check_finite(total.detach(), f"the SAC loss (update {self.updates})")
         for optim in (self.actor_optim, self.critic_optim, self.alpha_optim):
