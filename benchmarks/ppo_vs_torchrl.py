@@ -87,6 +87,7 @@ from torchrl.objectives import ClipPPOLoss, group_optimizers  # noqa: E402
 from torchrl.objectives.value import GAE  # noqa: E402
 
 from gorl.checkpoint import atomic_write_json, atomic_write_text  # noqa: E402
+from gorl.plots import pyplot, save_figure  # noqa: E402
 
 METHODS = ("torchrl", "ppo", "gorl-fm")
 TASKS = ("cheetah-run", "walker-walk")
@@ -680,12 +681,8 @@ def table(args: argparse.Namespace, done: dict, failed: dict) -> str:
 
 def plot(args: argparse.Namespace, done: dict, png: Path) -> None:
     """Bars: mean final return per task and method, ± std over seeds, dots per seed."""
-    try:
-        import matplotlib
-
-        matplotlib.use("Agg")
-        import matplotlib.pyplot as plt
-    except ImportError:
+    plt = pyplot()
+    if plt is None:
         return
     fig, axes = plt.subplots(1, len(args.tasks), figsize=(3.2 * len(args.tasks) + 1, 3.6), squeeze=False)
     for ax, task in zip(axes[0], args.tasks, strict=True):
@@ -700,11 +697,7 @@ def plot(args: argparse.Namespace, done: dict, png: Path) -> None:
         ax.set_title(task)
         ax.grid(axis="y", alpha=0.3)
     axes[0][0].set_ylabel(f"final eval return ({args.total_steps:,} steps)")
-    fig.tight_layout()
-    tmp = png.with_suffix(".tmp.png")
-    fig.savefig(tmp, dpi=110)
-    plt.close(fig)
-    os.replace(tmp, png)
+    save_figure(plt, fig, png, dpi=110)
 
 
 def write_report(args: argparse.Namespace, done: dict, failed: dict) -> None:

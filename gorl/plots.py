@@ -22,13 +22,13 @@ def pyplot() -> Any:
     return plt
 
 
-def save_figure(plt: Any, fig: Any, path: Path) -> Path:
+def save_figure(plt: Any, fig: Any, path: Path, dpi: float | None = None) -> Path:
     """Lays ``fig`` out, writes it as the PNG ``path`` atomically (a reader never sees part of a picture)
-    and closes it, also when drawing fails."""
+    and closes it, also when drawing fails. ``dpi``: None keeps matplotlib's default."""
     try:
         fig.tight_layout()
         buf = io.BytesIO()
-        fig.savefig(buf, format="png")
+        fig.savefig(buf, format="png", dpi=dpi)
         atomic_write_bytes(Path(path), buf.getvalue())
     finally:
         plt.close(fig)
