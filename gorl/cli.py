@@ -151,6 +151,7 @@ def _bench(args: argparse.Namespace) -> int:
         threads=args.threads,
         address=args.address,
         keep_checkpoints=not args.no_checkpoints,
+        only=args.only,
     )
     return 1 if result.failed else 0
 
@@ -212,6 +213,13 @@ def parser() -> argparse.ArgumentParser:
     be.add_argument("--threads", type=int, help="torch threads (Ray: CPUs) per run; default cores/parallel")
     be.add_argument("--address", help="Ray cluster address for --engine ray (default: start a local Ray)")
     be.add_argument("--no-checkpoints", action="store_true", help="delete each run's checkpoint when it ends")
+    be.add_argument(
+        "--only",
+        action="append",
+        metavar="PATTERN",
+        help="run only TASK/METHOD/sSEED matching this shell pattern, e.g. 'walker-walk/sac/*' or '*/*/s1' "
+        "(repeatable; the report still covers every run in DIR)",
+    )
     be.set_defaults(func=_bench)
     rp = sub.add_parser("report", help="write DIR/report.md, CSVs and figures of a gorl bench directory")
     rp.add_argument("dir", help="the --out of a gorl bench")

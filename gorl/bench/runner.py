@@ -23,6 +23,7 @@ complete on the driver's machine even without one.
 
 from __future__ import annotations
 
+import fnmatch
 import json
 import logging
 import multiprocessing as mp
@@ -204,6 +205,7 @@ def bench(
     address: str | None = None,
     keep_checkpoints: bool = True,
     report: bool = True,
+    only: list[str] | None = None,
     stream: TextIO | None = None,
 ) -> BenchResult:
     """Runs every run of ``suite`` not yet done into ``out``; see the module docstring.
@@ -217,6 +219,9 @@ def bench(
         address: the Ray cluster (``ray.init(address=...)``); None starts a local Ray.
         keep_checkpoints: keep each finished run's last checkpoint (``gorl plot actions`` reads it).
         report: write the report at the end.
+        only: run only the runs whose ``task/label/s<seed>`` matches one of these shell patterns
+            (``walker-walk/sac/*``, ``*/*/s1``); a pattern that matches no run is an error. The report
+            still covers every run in ``out``.
         stream: where progress lines go (stdout by default).
     """
     if engine not in ("local", "ray"):
@@ -224,7 +229,7 @@ def bench(
     if parallel < 1:
         raise ValueError(f"parallel must be >= 1, got {parallel}")
     out = Path(out)
-    specs = suite.runs()  # every config validated before anything runs
+    specs = select(suite.runs(), only)  # every config validated before anything runs
     if engine == "local" and any(s.config.device.startswith("cuda") for s in specs):
         import torch
 
@@ -266,6 +271,24 @@ def bench(
         path = write_report(out, reference=REFERENCE)  # shown only where the suite is the paper's setting
         print(f"report: {path}", file=progress.stream, flush=True)
     return BenchResult(out, records)
+
+
+def run_name(spec: RunSpec) -> str:
+    """``task/label/s<seed>``: what ``only`` patterns match."""
+    return f"{spec.task}/{spec.label}/s{spec.seed}"
+
+
+def select(specs: list[RunSpec], only: list[str] | None) -> list[RunSpec]:
+    """The runs of ``specs`` matching one of the shell patterns ``only`` (all of them for None)."""
+    if only is None:
+        return specs
+    unmatched = [p for p in only if not any(fnmatch.fnmatchcase(run_name(s), p) for s in specs)]
+    if unmatched:
+        raise ValueError(
+            f"--only {', '.join(map(repr, unmatched))} matches no run of the suite; its runs are "
+            f"{', '.join(run_name(s) for s in specs)}"
+        )
+    return [s for s in specs if any(fnmatch.fnmatchcase(run_name(s), p) for p in only)]
 
 
 def _local(

@@ -8,6 +8,7 @@ import json
 import pytest
 
 from gorl.bench import Suite, bench
+from gorl.bench.runner import run_name, select
 from gorl.train import Trainer
 
 TINY = {
@@ -123,6 +124,23 @@ def test_ray_gives_the_same_table_as_local_processes(tmp_path, local_run):
     assert table(out) == table(local_run[0])
 
 
+def test_only_runs_the_runs_matching_its_patterns(tmp_path, local_run):
+    specs = Suite.model_validate(TINY).runs()
+    assert [run_name(s) for s in select(specs, ["*/fpo/*", "cheetah-run/ppo/s1"])] == [
+        "cheetah-run/fpo/s0",
+        "cheetah-run/ppo/s1",
+        "cheetah-run/fpo/s1",
+    ]  # in the suite's order (seed, task, method), not the patterns'
+    assert select(specs, None) == specs
+    with pytest.raises(ValueError, match=r"'\*/sac/\*' matches no run .* cheetah-run/ppo/s0"):
+        bench(Suite.model_validate(TINY), tmp_path / "none", only=["*/fpo/*", "*/sac/*"])
+    assert not (tmp_path / "none").exists()  # nothing is written before the patterns are checked
+    log = io.StringIO()
+    result = bench(Suite.model_validate(TINY), local_run[0], only=["*/ppo/s1"], stream=log)
+    assert "1 runs, 1 already done, 0 to run" in log.getvalue() and len(result.records) == 1
+    assert json.loads((local_run[0] / "suite.json").read_text())["seeds"] == [0, 1]  # the whole suite
+
+
 def test_bad_engine_and_parallel_are_errors(tmp_path):
     with pytest.raises(ValueError, match="engine"):
         bench(Suite.model_validate(TINY), tmp_path, engine="slurm")
@@ -140,6 +158,9 @@ def test_the_cli_benches_reports_and_plots(tmp_path, local_run, capsys):
     suite_file.write_text(yaml.safe_dump(TINY))
     assert main(["bench", str(suite_file), "--out", str(out), "--parallel", "2", "--threads", "1"]) == 0
     assert "4 already done, 0 to run" in capsys.readouterr().out
+    only = ["--only", "*/fpo/s0", "--only", "*/ppo/s0"]
+    assert main(["bench", str(suite_file), "--out", str(out), *only]) == 0
+    assert "2 runs, 2 already done, 0 to run" in capsys.readouterr().out
     assert main(["bench", str(suite_file)]) == 1  # the suite names no out: and none was given
     assert "--out" in capsys.readouterr().err
     assert main(["report", str(out)]) == 0 and (out / "report.md").exists()
