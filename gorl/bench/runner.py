@@ -23,7 +23,6 @@ complete on the driver's machine even without one.
 
 from __future__ import annotations
 
-import fnmatch
 import json
 import logging
 import multiprocessing as mp
@@ -37,7 +36,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
 
-from gorl.bench.suite import RunSpec, Suite
+from gorl.bench.suite import RunSpec, Suite, select_runs
 from gorl.checkpoint import atomic_write_bytes, atomic_write_json
 
 RETURNED_FILES = ("config.json", "metrics.jsonl", "summary.json", "failed.json")
@@ -229,7 +228,7 @@ def bench(
     if parallel < 1:
         raise ValueError(f"parallel must be >= 1, got {parallel}")
     out = Path(out)
-    specs = select(suite.runs(), only)  # every config validated before anything runs
+    specs = select_runs(suite.runs(), only)  # every config validated before anything runs
     if engine == "local" and any(s.config.device.startswith("cuda") for s in specs):
         import torch
 
@@ -271,24 +270,6 @@ def bench(
         path = write_report(out, reference=REFERENCE)  # shown only where the suite is the paper's setting
         print(f"report: {path}", file=progress.stream, flush=True)
     return BenchResult(out, records)
-
-
-def run_name(spec: RunSpec) -> str:
-    """``task/label/s<seed>``: what ``only`` patterns match."""
-    return f"{spec.task}/{spec.label}/s{spec.seed}"
-
-
-def select(specs: list[RunSpec], only: list[str] | None) -> list[RunSpec]:
-    """The runs of ``specs`` matching one of the shell patterns ``only`` (all of them for None)."""
-    if only is None:
-        return specs
-    unmatched = [p for p in only if not any(fnmatch.fnmatchcase(run_name(s), p) for s in specs)]
-    if unmatched:
-        raise ValueError(
-            f"--only {', '.join(map(repr, unmatched))} matches no run of the suite; its runs are "
-            f"{', '.join(run_name(s) for s in specs)}"
-        )
-    return [s for s in specs if any(fnmatch.fnmatchcase(run_name(s), p) for p in only)]
 
 
 def _local(

@@ -31,6 +31,7 @@ another suite's runs later; a run whose file is still missing when it starts fai
 
 from __future__ import annotations
 
+import fnmatch
 import string
 from dataclasses import dataclass
 from pathlib import Path
@@ -189,9 +190,28 @@ class RunSpec:
     seed: int
     config: TrainConfig
 
+    @property
+    def name(self) -> str:
+        """``<task>/<label>/s<seed>``: what ``select_runs`` patterns match."""
+        return f"{self.task}/{self.label}/s{self.seed}"
+
     def directory(self, root: Path) -> Path:
         """``root/runs/<task>/<label>/s<seed>``."""
-        return root / "runs" / self.task / self.label / f"s{self.seed}"
+        return root / "runs" / self.name
+
+
+def select_runs(specs: list[RunSpec], only: list[str] | None) -> list[RunSpec]:
+    """The runs of ``specs`` whose ``name`` matches one of the shell patterns ``only`` (all for None),
+    in their order; a pattern that matches no run is a ValueError that lists the runs."""
+    if only is None:
+        return specs
+    unmatched = [p for p in only if not any(fnmatch.fnmatchcase(s.name, p) for s in specs)]
+    if unmatched:
+        raise ValueError(
+            f"--only {', '.join(map(repr, unmatched))} matches no run of the suite; its runs are "
+            f"{', '.join(s.name for s in specs)}"
+        )
+    return [s for s in specs if any(fnmatch.fnmatchcase(s.name, p) for p in only)]
 
 
 def load_suite(path: str | Path) -> Suite:

@@ -8,7 +8,6 @@ import json
 import pytest
 
 from gorl.bench import Suite, bench
-from gorl.bench.runner import run_name, select
 from gorl.train import Trainer
 
 TINY = {
@@ -125,13 +124,6 @@ def test_ray_gives_the_same_table_as_local_processes(tmp_path, local_run):
 
 
 def test_only_runs_the_runs_matching_its_patterns(tmp_path, local_run):
-    specs = Suite.model_validate(TINY).runs()
-    assert [run_name(s) for s in select(specs, ["*/fpo/*", "cheetah-run/ppo/s1"])] == [
-        "cheetah-run/fpo/s0",
-        "cheetah-run/ppo/s1",
-        "cheetah-run/fpo/s1",
-    ]  # in the suite's order (seed, task, method), not the patterns'
-    assert select(specs, None) == specs
     with pytest.raises(ValueError, match=r"'\*/sac/\*' matches no run .* cheetah-run/ppo/s0"):
         bench(Suite.model_validate(TINY), tmp_path / "none", only=["*/fpo/*", "*/sac/*"])
     assert not (tmp_path / "none").exists()  # nothing is written before the patterns are checked

@@ -1,8 +1,11 @@
 """Suite files: validation names the field, method entries and overrides expand into run configs."""
 
+from pathlib import Path
+
 import pytest
 
 from gorl.bench import Suite, load_suite
+from gorl.bench.suite import select_runs
 
 BASE = {"name": "t", "tasks": ["cheetah-run"], "methods": ["ppo"], "seeds": [0], "total_steps": 1000}
 
@@ -138,3 +141,17 @@ def test_the_decoder_stage_suite_points_each_seed_at_its_snapshot():
     assert plan.decoder is None and plan.initial_decoder == "flow" and plan.stage_fractions == [1.0]
     assert plan.stage_overrides == [{"penalty_coef": 1.0e-3}]
     assert runs[("stage3", 0)].total_steps == 501760 and runs[("stage3", 0)].eval_envs == 8
+
+
+def test_select_runs_keeps_the_suite_order_and_names_a_pattern_that_matches_nothing():
+    specs = Suite.model_validate({**BASE, "methods": ["ppo", "fpo"], "seeds": [0, 1]}).runs()
+    assert [s.name for s in specs][:2] == ["cheetah-run/ppo/s0", "cheetah-run/fpo/s0"]
+    assert specs[0].directory(Path("out")) == Path("out/runs/cheetah-run/ppo/s0")
+    assert [s.name for s in select_runs(specs, ["*/fpo/*", "cheetah-run/ppo/s1"])] == [
+        "cheetah-run/fpo/s0",
+        "cheetah-run/ppo/s1",
+        "cheetah-run/fpo/s1",
+    ]  # in the suite's order (seed, task, method), not the patterns'
+    assert select_runs(specs, None) == specs
+    with pytest.raises(ValueError, match=r"'\*/sac/\*' matches no run .* cheetah-run/ppo/s0"):
+        select_runs(specs, ["*/fpo/*", "*/sac/*"])
