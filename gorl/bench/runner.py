@@ -117,19 +117,19 @@ class Progress:
         if record.get("status") == "done":
             self.done += 1
             final = record.get("final_return")
-            self.last = f"{_name(spec)} final {final:.1f}" if final is not None else f"{_name(spec)} done"
+            self.last = f"{spec.name} final {final:.1f}" if final is not None else f"{spec.name} done"
         else:
             self.failed += 1
-            self.last = f"{_name(spec)} FAILED: {str(record.get('error', '')).splitlines()[0][:120]}"
+            self.last = f"{spec.name} FAILED: {str(record.get('error', '')).splitlines()[0][:120]}"
 
     def show(self, running: list[tuple[RunSpec, Path]], force: bool = False) -> None:
         now = time.monotonic()
         if not force and now - self._printed < 60:
             return
         self._printed = now
-        latest = ", ".join(f"{_name(s)} {_latest_eval(d)}" for s, d in running[:4])
+        latest = "; ".join(f"{s.name} {run_status(d, s.config.total_steps)}" for s, d in running[:4])
         if len(running) > 4:
-            latest += f", +{len(running) - 4} more"
+            latest += f"; +{len(running) - 4} more"
         line = (
             f"[{time.strftime('%H:%M:%S')}] {self.done}/{self.total} done, {len(running)} running, "
             f"{self.failed} failed"
@@ -139,24 +139,40 @@ class Progress:
         print(line, file=self.stream, flush=True)
 
 
-def _name(spec: RunSpec) -> str:
-    return f"{spec.task}/{spec.label}/s{spec.seed}"
-
-
-def _latest_eval(run_dir: Path) -> str:
-    """``ret R @ S steps`` from the run's last evaluation line, or ``starting``."""
+def run_status(run_dir: Path, total_steps: int, window_s: float = 600.0) -> str:
+    """What a running run has done, from its ``metrics.jsonl``: ``ret R @ S`` (its last evaluation, or
+    ``no evaluation yet``), then ``N/T steps`` with the rate over its last ``window_s`` seconds of run
+    time (``total_wall_time``, which counts across resumes) and the time that rate leaves to
+    ``total_steps``; ``starting`` before the first line."""
     path = run_dir / "metrics.jsonl"
     if not path.exists():
         return "starting"
-    last = None
+    last_eval, its = None, []
     with open(path, "rb") as f:
         for line in f:
             if b'"kind": "eval"' in line:
-                last = line
-    if last is None:
-        return "no evaluation yet"
-    r = json.loads(last)
-    return f"ret {r['return_mean']:.1f} @ {r['env_steps']:,}"
+                last_eval = line
+            elif b'"kind": "iteration"' in line:
+                its.append(line)
+    text = "no evaluation yet"
+    if last_eval is not None:
+        r = json.loads(last_eval)
+        text = f"ret {r['return_mean']:.1f} @ {r['env_steps']:,}"
+    if not its:
+        return text
+    last = json.loads(its[-1])
+    steps, wall = last["env_steps"], last["total_wall_time"]
+    text += f", {steps:,}/{total_steps:,} steps"
+    first = next((r for r in map(json.loads, its) if r["total_wall_time"] >= wall - window_s), last)
+    if wall > first["total_wall_time"] and steps > first["env_steps"]:
+        rate = (steps - first["env_steps"]) / (wall - first["total_wall_time"])
+        left = max(total_steps - steps, 0) / rate
+        text += (
+            f" ({rate:,.0f}/s, {left / 3600:.1f} h left)"
+            if left >= 3600
+            else f" ({rate:,.0f}/s, {left / 60:.0f} min left)"
+        )
+    return text
 
 
 @dataclass

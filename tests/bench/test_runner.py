@@ -216,3 +216,21 @@ def test_a_cuda_suite_on_a_machine_without_cuda_fails_before_any_run(tmp_path):
     with pytest.raises(ValueError, match="no CUDA device"):
         bench(suite, tmp_path / "out", stream=io.StringIO())
     assert not (tmp_path / "out" / "runs").exists()
+
+
+def test_run_status_gives_the_last_evaluation_the_steps_and_the_recent_rate(tmp_path):
+    from gorl.bench.runner import run_status
+
+    assert run_status(tmp_path, 1000) == "starting"
+    # 100 env steps per line; 10 steps/s for the first 1,000 s of run time, then 20 steps/s for 700 s
+    walls = [10.0 * i if i <= 100 else 1000.0 + 5.0 * (i - 100) for i in range(1, 241)]  # seconds
+    lines: list[dict] = [
+        {"kind": "iteration", "env_steps": 100 * i, "total_wall_time": t} for i, t in enumerate(walls, 1)
+    ]
+    lines.insert(50, {"kind": "eval", "env_steps": 5000, "return_mean": 123.45})
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    # the rate is over the last 600 s of run time only
+    assert run_status(tmp_path, 100_000) == "ret 123.5 @ 5,000, 24,000/100,000 steps (20/s, 1.1 h left)"
+    assert run_status(tmp_path, 25_200) == "ret 123.5 @ 5,000, 24,000/25,200 steps (20/s, 1 min left)"
+    (tmp_path / "metrics.jsonl").write_text(json.dumps(lines[0]) + "\n")  # one line: no rate yet
+    assert run_status(tmp_path, 1000) == "no evaluation yet, 100/1,000 steps"
