@@ -32,10 +32,11 @@ import sys
 import threading
 import time
 import traceback
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
+from gorl.bench.progress import Progress
 from gorl.bench.suite import RunSpec, Suite, select_runs
 from gorl.checkpoint import atomic_write_bytes, atomic_write_json
 
@@ -100,79 +101,6 @@ def _process_main(config: dict[str, Any], run_dir: str, threads: int, keep_check
     with open(Path(run_dir) / "stdout.log", "a") as log:
         sys.stdout = sys.stderr = log
         execute(config, run_dir, threads, keep_checkpoint)
-
-
-@dataclass
-class Progress:
-    """Counts and latest returns, printed as one line whenever something changes (or every minute)."""
-
-    total: int
-    stream: TextIO = field(default_factory=lambda: sys.stdout)
-    done: int = 0
-    failed: int = 0
-    last: str = ""
-    _printed: float = 0.0
-
-    def finished(self, spec: RunSpec, record: dict[str, Any]) -> None:
-        if record.get("status") == "done":
-            self.done += 1
-            final = record.get("final_return")
-            self.last = f"{spec.name} final {final:.1f}" if final is not None else f"{spec.name} done"
-        else:
-            self.failed += 1
-            self.last = f"{spec.name} FAILED: {str(record.get('error', '')).splitlines()[0][:120]}"
-
-    def show(self, running: list[tuple[RunSpec, Path]], force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._printed < 60:
-            return
-        self._printed = now
-        latest = "; ".join(f"{s.name} {run_status(d, s.config.total_steps)}" for s, d in running[:4])
-        if len(running) > 4:
-            latest += f"; +{len(running) - 4} more"
-        line = (
-            f"[{time.strftime('%H:%M:%S')}] {self.done}/{self.total} done, {len(running)} running, "
-            f"{self.failed} failed"
-            + (f" | last: {self.last}" if self.last else "")
-            + (f" | running: {latest}" if latest else "")
-        )
-        print(line, file=self.stream, flush=True)
-
-
-def run_status(run_dir: Path, total_steps: int, window_s: float = 600.0) -> str:
-    """What a running run has done, from its ``metrics.jsonl``: ``ret R @ S`` (its last evaluation, or
-    ``no evaluation yet``), then ``N/T steps`` with the rate over its last ``window_s`` seconds of run
-    time (``total_wall_time``, which counts across resumes) and the time that rate leaves to
-    ``total_steps``; ``starting`` before the first line."""
-    path = run_dir / "metrics.jsonl"
-    if not path.exists():
-        return "starting"
-    last_eval, its = None, []
-    with open(path, "rb") as f:
-        for line in f:
-            if b'"kind": "eval"' in line:
-                last_eval = line
-            elif b'"kind": "iteration"' in line:
-                its.append(line)
-    text = "no evaluation yet"
-    if last_eval is not None:
-        r = json.loads(last_eval)
-        text = f"ret {r['return_mean']:.1f} @ {r['env_steps']:,}"
-    if not its:
-        return text
-    last = json.loads(its[-1])
-    steps, wall = last["env_steps"], last["total_wall_time"]
-    text += f", {steps:,}/{total_steps:,} steps"
-    first = next((r for r in map(json.loads, its) if r["total_wall_time"] >= wall - window_s), last)
-    if wall > first["total_wall_time"] and steps > first["env_steps"]:
-        rate = (steps - first["env_steps"]) / (wall - first["total_wall_time"])
-        left = max(total_steps - steps, 0) / rate
-        text += (
-            f" ({rate:,.0f}/s, {left / 3600:.1f} h left)"
-            if left >= 3600
-            else f" ({rate:,.0f}/s, {left / 60:.0f} min left)"
-        )
-    return text
 
 
 @dataclass
@@ -311,6 +239,7 @@ def _local(
                     target=_process_main, args=(spec.config.model_dump(), str(d), threads, keep), daemon=True
                 )
                 p.start()
+                progress.launched(d)
                 running.append((spec, d, p))
                 progress.show([(s, x) for s, x, _ in running], force=True)
             time.sleep(0.5)

@@ -219,7 +219,7 @@ def test_a_cuda_suite_on_a_machine_without_cuda_fails_before_any_run(tmp_path):
 
 
 def test_run_status_gives_the_last_evaluation_the_steps_and_the_recent_rate(tmp_path):
-    from gorl.bench.runner import run_status
+    from gorl.bench.progress import run_status
 
     assert run_status(tmp_path, 1000) == "starting"
     # 100 env steps per line; 10 steps/s for the first 1,000 s of run time, then 20 steps/s for 700 s
@@ -234,3 +234,30 @@ def test_run_status_gives_the_last_evaluation_the_steps_and_the_recent_rate(tmp_
     assert run_status(tmp_path, 25_200) == "ret 123.5 @ 5,000, 24,000/25,200 steps (20/s, 1 min left)"
     (tmp_path / "metrics.jsonl").write_text(json.dumps(lines[0]) + "\n")  # one line: no rate yet
     assert run_status(tmp_path, 1000) == "no evaluation yet, 100/1,000 steps"
+
+
+def test_a_just_launched_run_shows_as_resuming_or_starting_not_by_its_old_metrics(tmp_path, monkeypatch):
+    import gorl.bench.progress as progress_mod
+    from gorl.bench.progress import Progress
+
+    spec = Suite.model_validate(TINY).runs()[0]
+    d = tmp_path / "run"
+    d.mkdir()
+    old = {"kind": "iteration", "env_steps": 900, "total_wall_time": 9.0}  # written past the checkpoint
+    (d / "metrics.jsonl").write_text(json.dumps(old) + "\n")
+    (d / "checkpoint.pt").write_bytes(b"")
+    clock = [1000.0]
+    monkeypatch.setattr(progress_mod.time, "monotonic", lambda: clock[0])
+    stream = io.StringIO()
+    p = Progress(1, stream)
+    p.launched(d)
+    p.show([(spec, d)], force=True)
+    assert f"{spec.name} resuming from its checkpoint" in stream.getvalue()
+    assert "900/" not in stream.getvalue()
+    (d / "checkpoint.pt").unlink()
+    p.launched(d)
+    p.show([(spec, d)], force=True)
+    assert stream.getvalue().splitlines()[-1].endswith(f"{spec.name} starting")
+    clock[0] += progress_mod.SETTLE_S  # settled: the run's own file is its state again
+    p.show([(spec, d)], force=True)
+    assert f"{spec.name} no evaluation yet, 900/" in stream.getvalue().splitlines()[-1]
