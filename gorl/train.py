@@ -23,7 +23,6 @@ inspection and writes nothing into its directory.
 from __future__ import annotations
 
 import copy
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -41,7 +40,6 @@ from gorl.algos.schedule import ScheduleState, refit
 from gorl.checkpoint import (
     CheckpointError,
     atomic_write_json,
-    load_checkpoint,
     rng_state,
     save_checkpoint,
     seed_everything,
@@ -52,9 +50,9 @@ from gorl.decoders import snapshot
 from gorl.envs import make_env
 from gorl.interfaces.decoder import GenerativeDecoder
 from gorl.interfaces.optimizer import LatentOptimizer
+from gorl.run_dir import FORMAT, MetricsLog, read_run, write_config
 from gorl.train_config import TrainConfig, resolve
 
-FORMAT = 2  # 1: gorl 0.1 (PPO with the segment layout, one hard-wired optimizer)
 read_decoder_snapshot, build_decoder = snapshot.read, snapshot.build  # the names gorl 0.2 exported here
 
 
@@ -69,7 +67,8 @@ class Trainer:
         self.config, self.out = config, Path(out)
         self.plan = resolve(config)  # every nested field validated before anything is built
         self.read_only = False  # set by ``load``: ``run`` refuses
-        self.sinks: list[loggers.MetricsSink] = [loggers.make(n, self.out, config) for n in config.loggers]
+        sinks = [loggers.make(n, self.out, config) for n in config.loggers]
+        self.metrics = MetricsLog(self.out / "metrics.jsonl", sinks)
         self.schedule = self.plan.schedule
         self.snapshot = self._read_snapshot()
         if config.device.startswith("cuda") and not torch.cuda.is_available():
@@ -109,7 +108,6 @@ class Trainer:
         self.iterations = 0
         self.next_eval = config.eval_every
         self.last_checkpoint_steps = 0
-        self.metrics_bytes = 0
         self.wall = 0.0
         self.total_wall = 0.0
         self._t_start: float | None = None
@@ -122,10 +120,10 @@ class Trainer:
         ``metrics.jsonl`` is cut back to its size at the checkpoint (the lines after it will be written
         again). ``changes`` replace ``TrainConfig`` fields (e.g. ``progress``, ``threads``).
         """
-        config, ckpt = cls._read_run(Path(out), changes)
+        config, ckpt = read_run(Path(out), changes)
         trainer = cls(config, out)
         trainer._restore(ckpt)
-        trainer._truncate_metrics()
+        trainer.metrics.truncate()
         return trainer
 
     @classmethod
@@ -138,7 +136,7 @@ class Trainer:
         ``resume`` it seeds the global RNGs and sets them to the checkpoint's, and applies ``threads``.
         ``changes`` replace ``TrainConfig`` fields (e.g. ``progress=False``, ``device``).
         """
-        config, ckpt = cls._read_run(Path(out), {"loggers": [], **changes})
+        config, ckpt = read_run(Path(out), {"loggers": [], **changes})
         trainer = cls(config, out)
         trainer._restore(ckpt)
         trainer.read_only = True
@@ -157,7 +155,7 @@ class Trainer:
                 "continue the run with Trainer.resume instead"
             )
         self.out.mkdir(parents=True, exist_ok=True)
-        self._write_config()
+        write_config(self.out, self.config, self.plan)
         bar = tqdm(
             total=self.config.total_steps,
             initial=self.env_steps,
@@ -175,8 +173,7 @@ class Trainer:
             raise
         finally:
             bar.close()
-            for sink in self.sinks:
-                sink.close()
+            self.metrics.close()
         return self._finish()
 
     # -- the loop --------------------------------------------------------------------------------
@@ -312,24 +309,8 @@ class Trainer:
     def _log(self, record: dict[str, Any]) -> None:
         if self._t_start is not None:
             self.total_wall = time.perf_counter() - self._t_start
-        record = {
-            **record,
-            "env_steps": self.env_steps,
-            "wall_time": round(self.wall, 3),
-            "total_wall_time": round(self.total_wall, 3),
-        }
-        line = (json.dumps(record, sort_keys=True) + "\n").encode()
-        with open(self.out / "metrics.jsonl", "ab") as f:
-            f.write(line)
-        self.metrics_bytes += len(line)
-        for sink in self.sinks:  # the same stream, record by record
-            sink.write(record)
-
-    def _write_config(self) -> None:
-        atomic_write_json(
-            self.out / "config.json",
-            {"train": self.config.model_dump(), "format": FORMAT, **self.plan.dump()},
-        )
+        times = {"wall_time": round(self.wall, 3), "total_wall_time": round(self.total_wall, 3)}
+        self.metrics.write({**record, "env_steps": self.env_steps, **times})
 
     def _checkpoint(self) -> None:
         state = {
@@ -344,32 +325,12 @@ class Trainer:
             "evals": self.evals,
             "iterations": self.iterations,
             "next_eval": self.next_eval,
-            "metrics_bytes": self.metrics_bytes,
+            "metrics_bytes": self.metrics.size,
             "wall": self.wall,
             "total_wall": self.total_wall,
         }
         save_checkpoint(self.out / "checkpoint.pt", state)
         self.last_checkpoint_steps = self.env_steps
-
-    @staticmethod
-    def _read_run(out: Path, changes: dict[str, Any]) -> tuple[TrainConfig, dict[str, Any]]:
-        """The run's config (``changes`` applied) and checkpoint, read from ``out`` without writing."""
-        cfg_path = out / "config.json"
-        if not cfg_path.exists():
-            raise CheckpointError(f"{out} is not a run directory (no config.json)")
-        ckpt = load_checkpoint(out / "checkpoint.pt")
-        if ckpt.get("format") != FORMAT:
-            raise CheckpointError(
-                f"{out}/checkpoint.pt has format {ckpt.get('format')}, written by an earlier gorl (0.1: PPO "
-                f"with the segment layout); this version reads format {FORMAT} only. Start a new run with "
-                f"the settings in the 'train' section of {cfg_path} (they still load), or finish it "
-                "with gorl 0.1"
-            )
-        saved = json.loads(cfg_path.read_text())
-        # the settings the run resolved to when it started, pinned: a later gorl may change a method's or
-        # a preset's defaults, and the checkpoint holds networks and state of the old settings
-        pinned = {k: saved[k] for k in ("optimizer", "schedule", "encoder") if k in saved}
-        return TrainConfig(**{**saved["train"], **pinned, **changes}), ckpt
 
     def _restore(self, ckpt: dict[str, Any]) -> None:
         """Puts the checkpoint's state into this Trainer (memory only: writes no file)."""
@@ -389,17 +350,9 @@ class Trainer:
         self.best_encoder = ckpt["best_encoder"]
         self.evals, self.next_eval, self.wall = ckpt["evals"], ckpt["next_eval"], ckpt["wall"]
         self.iterations, self.total_wall = ckpt["iterations"], ckpt["total_wall"]
-        self.metrics_bytes = ckpt["metrics_bytes"]
+        self.metrics.size = ckpt["metrics_bytes"]
         self.last_checkpoint_steps = self.env_steps
         set_rng_state(ckpt["rng"])
-
-    def _truncate_metrics(self) -> None:
-        """Drops the ``metrics.jsonl`` lines written after the checkpoint (a resumed run writes them
-        again); loggers are not rewound: TensorBoard gets those records a second time."""
-        path = self.out / "metrics.jsonl"
-        if path.exists():
-            with open(path, "r+b") as f:
-                f.truncate(self.metrics_bytes)
 
     def _finish(self) -> dict[str, Any]:
         final = self.evals[-1] if self.evals else None

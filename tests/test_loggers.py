@@ -46,11 +46,11 @@ def fake(monkeypatch):
 
 def test_every_metrics_line_reaches_the_sink_once_in_order(tmp_path, fake):
     trainer = Trainer(TrainConfig(**TINY, loggers=["tensorboard"]), tmp_path)
-    assert isinstance(fake, loggers.MetricsSink) and trainer.sinks == [fake]
+    assert isinstance(fake, loggers.MetricsSink) and trainer.metrics.sinks == [fake]
     trainer.run()
     assert fake.records == lines(tmp_path) and fake.closes == 1
     assert {r["kind"] for r in fake.records} == {"iteration", "refit", "eval"}
-    assert Trainer(TrainConfig(**TINY), tmp_path / "none").sinks == []  # off by default
+    assert Trainer(TrainConfig(**TINY), tmp_path / "none").metrics.sinks == []  # off by default
 
 
 def test_a_resumed_run_logs_on_from_its_checkpoint(tmp_path, fake, monkeypatch):

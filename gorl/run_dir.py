@@ -1,0 +1,73 @@
+"""A run directory's own files: ``config.json`` (what resume and load rebuild a run from) and
+``metrics.jsonl`` (appended record by record, cut back to its checkpointed size on resume).
+
+The layout of a run directory is in ``gorl.train``'s docstring; the checkpoint's file format is
+``gorl.checkpoint``'s.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from gorl import loggers
+from gorl.checkpoint import CheckpointError, atomic_write_json, load_checkpoint
+from gorl.train_config import RunPlan, TrainConfig
+
+FORMAT = 2  # 1: gorl 0.1 (PPO with the segment layout, one hard-wired optimizer)
+
+
+def write_config(out: Path, config: TrainConfig, plan: RunPlan) -> None:
+    """``out/config.json``: the TrainConfig and the plan it resolved to, atomically."""
+    atomic_write_json(out / "config.json", {"train": config.model_dump(), "format": FORMAT, **plan.dump()})
+
+
+def read_run(out: Path, changes: dict[str, Any]) -> tuple[TrainConfig, dict[str, Any]]:
+    """The run's config (``changes`` applied) and checkpoint, read from ``out`` without writing."""
+    cfg_path = out / "config.json"
+    if not cfg_path.exists():
+        raise CheckpointError(f"{out} is not a run directory (no config.json)")
+    ckpt = load_checkpoint(out / "checkpoint.pt")
+    if ckpt.get("format") != FORMAT:
+        raise CheckpointError(
+            f"{out}/checkpoint.pt has format {ckpt.get('format')}, written by an earlier gorl (0.1: PPO "
+            f"with the segment layout); this version reads format {FORMAT} only. Start a new run with "
+            f"the settings in the 'train' section of {cfg_path} (they still load), or finish it "
+            "with gorl 0.1"
+        )
+    saved = json.loads(cfg_path.read_text())
+    # the settings the run resolved to when it started, pinned: a later gorl may change a method's or
+    # a preset's defaults, and the checkpoint holds networks and state of the old settings
+    pinned = {k: saved[k] for k in ("optimizer", "schedule", "encoder") if k in saved}
+    return TrainConfig(**{**saved["train"], **pinned, **changes}), ckpt
+
+
+class MetricsLog:
+    """``metrics.jsonl``, one JSON line per record, each also passed to the run's loggers.
+
+    ``size`` is the file's length in bytes as this run wrote it; a checkpoint stores it, and ``truncate``
+    cuts the file back to it on resume (the lines after the checkpoint are written again).
+    """
+
+    def __init__(self, path: Path, sinks: list[loggers.MetricsSink]) -> None:
+        self.path, self.sinks, self.size = path, sinks, 0
+
+    def write(self, record: dict[str, Any]) -> None:
+        line = (json.dumps(record, sort_keys=True) + "\n").encode()
+        with open(self.path, "ab") as f:
+            f.write(line)
+        self.size += len(line)
+        for sink in self.sinks:  # the same stream, record by record
+            sink.write(record)
+
+    def truncate(self) -> None:
+        """Drops what follows the first ``size`` bytes; loggers are not rewound (TensorBoard gets those
+        records a second time)."""
+        if self.path.exists():
+            with open(self.path, "r+b") as f:
+                f.truncate(self.size)
+
+    def close(self) -> None:
+        for sink in self.sinks:
+            sink.close()
