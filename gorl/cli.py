@@ -21,6 +21,7 @@ from gorl.algos.guards import NonFiniteError
 from gorl.checkpoint import CheckpointError
 from gorl.loggers import MissingLoggerPackage
 from gorl.registry import RegistryError
+from gorl.stop import RunStopped
 from gorl.train_config import TrainConfig
 
 # The main job: about 3 minutes on a 2-core laptop CPU (README states what it reaches).
@@ -115,7 +116,11 @@ def _train(args: argparse.Namespace) -> int:
             raise FileExistsError(f"{out} already holds a run; resume it with: gorl train --resume {out}")
         trainer = Trainer(cfg, out)
         print(f"training {cfg.method} on {cfg.task} for {cfg.total_steps} env steps -> {out}", flush=True)
-    summary = trainer.run()
+    try:
+        summary = trainer.run()
+    except RunStopped as e:
+        print(f"gorl: {e}", file=sys.stderr)
+        return 128 + e.signum  # the shell's code for a process ended by that signal
     print(json.dumps(summary, indent=2))
     print(f"results: {out}/metrics.jsonl, {out}/summary.json; checkpoint: {out}/checkpoint.pt")
     return 0

@@ -51,6 +51,7 @@ from gorl.envs import make_env
 from gorl.interfaces.decoder import GenerativeDecoder
 from gorl.interfaces.optimizer import LatentOptimizer
 from gorl.run_dir import FORMAT, MetricsLog, read_run, write_config
+from gorl.stop import RunStopped, StopRequest
 from gorl.train_config import TrainConfig, resolve
 
 read_decoder_snapshot, build_decoder = snapshot.read, snapshot.build  # the names gorl 0.2 exported here
@@ -111,6 +112,7 @@ class Trainer:
         self.wall = 0.0
         self.total_wall = 0.0
         self._t_start: float | None = None
+        self._stop = StopRequest()
 
     # -- public ----------------------------------------------------------------------------------
     @classmethod
@@ -148,7 +150,10 @@ class Trainer:
         return self.learner.env_steps
 
     def run(self) -> dict[str, Any]:
-        """Runs to the end of the budget; returns the summary (also in ``summary.json``)."""
+        """Runs to the end of the budget; returns the summary (also in ``summary.json``).
+
+        SIGTERM or a first Ctrl-C stops the run at its next iteration with a checkpoint and raises
+        ``gorl.stop.RunStopped``; ``Trainer.resume`` continues it exactly (``gorl.stop``)."""
         if self.read_only:
             raise RuntimeError(
                 f"this Trainer was loaded read-only (Trainer.load({str(self.out)!r})); "
@@ -165,7 +170,8 @@ class Trainer:
             desc=f"{self.config.method} {self.config.task}",
         )
         try:
-            self._loop(bar)
+            with self._stop:
+                self._loop(bar)
         except NonFiniteError as e:
             atomic_write_json(
                 self.out / "error.json", {"error": str(e), "where": e.where, "env_steps": self.env_steps}
@@ -182,6 +188,7 @@ class Trainer:
         updates); ``self.total_wall`` counts everything (refits, evaluations, checkpoints too)."""
         t_start = self._t_start = time.perf_counter() - self.total_wall
         while self.state.stage < len(self.stage_ends):
+            self._stop_if_asked()  # a stage's end: before its refit, which may take minutes
             if self.state.phase == "refit":
                 self._refit()
                 self.state.phase = "encoder"
@@ -189,6 +196,7 @@ class Trainer:
                 self._checkpoint()
             end = self.stage_ends[self.state.stage]
             while self.env_steps < end:
+                self._stop_if_asked()  # where a regular checkpoint would be: resume continues exactly
                 t0 = time.perf_counter()
                 metrics = self.learner.iterate()
                 self.wall += time.perf_counter() - t0
@@ -204,6 +212,11 @@ class Trainer:
             self.state.phase = "refit"
             self.total_wall = time.perf_counter() - t_start
             self._checkpoint()
+
+    def _stop_if_asked(self) -> None:
+        if self._stop.signum is not None:
+            self._checkpoint()
+            raise RunStopped(self.out, self.env_steps, self._stop.signum)
 
     def _checkpoint_due(self) -> bool:
         recent = self.env_steps - self.last_checkpoint_steps < self.config.checkpoint_every_steps

@@ -10,8 +10,10 @@ Layout of a results directory::
 
 Every run is a library-level ``Trainer`` in its own process (a crash or a NaN in one run cannot take
 the others down). A run with ``summary.json`` is done and skipped; one with a checkpoint resumes from
-it; one killed before its first checkpoint starts again. So killing ``gorl bench`` and running the
-same command again loses at most one checkpoint interval per running run and repeats nothing finished.
+it; one killed before its first checkpoint starts again. A bench stopped by SIGTERM or Ctrl-C stops
+its runs the same way (each checkpoints after its iteration under way, ``gorl.stop``), so running the
+same command again loses nothing and repeats nothing finished; a SIGKILL loses at most one checkpoint
+interval per running run.
 
 Engines: ``local`` keeps ``parallel`` processes busy, each with ``threads`` torch threads (default: the
 machine's cores split between them); ``ray`` submits each run as a Ray task declaring ``threads`` CPUs
@@ -41,6 +43,7 @@ from gorl.bench.suite import RunSpec, Suite, select_runs
 from gorl.checkpoint import atomic_write_bytes, atomic_write_json
 
 RETURNED_FILES = ("config.json", "metrics.jsonl", "summary.json", "failed.json")
+STOP_GRACE_S = 300.0  # how long a stopping bench waits for its runs' checkpoints (a refit may be under way)
 
 
 def execute(
@@ -50,6 +53,7 @@ def execute(
     ``failed.json`` and returned. Returns the run's summary or failure record, with ``status``."""
     import torch
 
+    from gorl.stop import RunStopped
     from gorl.train import Trainer
     from gorl.train_config import TrainConfig
 
@@ -72,6 +76,8 @@ def execute(
         if not keep_checkpoint:
             (out / "checkpoint.pt").unlink(missing_ok=True)
         return {**record, **summary, "status": "done"}
+    except RunStopped as e:  # the bench is stopping: the checkpoint is written, the next bench resumes
+        return {**record, "status": "stopped", "env_steps": e.env_steps}
     except Exception as e:  # recorded; the other runs go on
         record |= {
             "task": config.get("task"),
@@ -255,14 +261,37 @@ def _local(
                 progress.show([(s, x) for s, x, _ in running], force=True)
             progress.show([(s, x) for s, x, _ in running])
     except KeyboardInterrupt:
-        for _, _, p in running:
-            p.terminate()
+        _stop(running, progress.stream)
         print("interrupted: run the same command again to resume", file=progress.stream, flush=True)
         raise
     finally:
         if main_thread:
             signal.signal(signal.SIGTERM, previous)
     return records
+
+
+def _stop(running: list[tuple[RunSpec, Path, Any]], stream: TextIO) -> None:
+    """Sends each running run SIGTERM (it checkpoints at its next iteration and exits, ``gorl.stop``),
+    waits up to ``STOP_GRACE_S`` seconds for them, then kills what is left; a second interrupt kills
+    at once."""
+    for _, _, p in running:
+        p.terminate()
+    if running:
+        print(
+            f"stopping {len(running)} run(s): each writes a checkpoint after its iteration (or refit) under "
+            f"way, up to {STOP_GRACE_S:.0f} s; Ctrl-C again kills them now",
+            file=stream,
+            flush=True,
+        )
+    try:
+        deadline = time.monotonic() + STOP_GRACE_S
+        for _, _, p in running:
+            p.join(max(0.0, deadline - time.monotonic()))
+    except KeyboardInterrupt:
+        pass
+    for _, _, p in running:
+        if p.is_alive():
+            p.kill()
 
 
 def _record(spec: RunSpec, d: Path, why: str) -> dict[str, Any]:

@@ -198,7 +198,10 @@ def test_killing_the_bench_and_running_it_again_repeats_no_finished_run(tmp_path
     assert first.exists(), bench_proc.communicate()[0]
     os.kill(bench_proc.pid, signal.SIGTERM)  # seed 1 is running
     log = bench_proc.communicate(timeout=60)[0]
-    assert "interrupted" in log
+    assert "stopping 1 run(s): each writes a checkpoint" in log and "interrupted" in log
+    s1 = second.parent  # it was training (it had written metrics): it stopped with a checkpoint
+    assert "SIGTERM received" in (s1 / "stdout.log").read_text()
+    assert (s1 / "checkpoint.pt").exists() and not (s1 / "failed.json").exists()
     before = first.stat().st_mtime_ns
     again = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert again.returncode == 0, again.stdout + again.stderr
