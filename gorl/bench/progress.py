@@ -30,11 +30,12 @@ class Progress:
     failed: int = 0
     last: str = ""
     _printed: float = 0.0
-    _launched: dict[Path, float] = field(default_factory=dict)
+    _launched: dict[Path, tuple[float, str]] = field(default_factory=dict)
 
     def launched(self, run_dir: Path) -> None:
         """Notes that the run in ``run_dir`` was just started (its old metrics are not its state yet)."""
-        self._launched[run_dir] = time.monotonic()
+        state = "resuming from its checkpoint" if (run_dir / "checkpoint.pt").exists() else "starting"
+        self._launched[run_dir] = (time.monotonic(), state)
 
     def finished(self, spec: RunSpec, record: dict[str, Any]) -> None:
         if record.get("status") == "done":
@@ -62,9 +63,8 @@ class Progress:
         print(line, file=self.stream, flush=True)
 
     def _status(self, spec: RunSpec, run_dir: Path, now: float) -> str:
-        if now - self._launched.get(run_dir, -SETTLE_S) < SETTLE_S:
-            return "resuming from its checkpoint" if (run_dir / "checkpoint.pt").exists() else "starting"
-        return run_status(run_dir, spec.config.total_steps)
+        at, state = self._launched.get(run_dir, (-SETTLE_S, ""))
+        return state if now - at < SETTLE_S else run_status(run_dir, spec.config.total_steps)
 
 
 def run_status(run_dir: Path, total_steps: int, window_s: float = 600.0) -> str:

@@ -199,6 +199,7 @@ def test_killing_the_bench_and_running_it_again_repeats_no_finished_run(tmp_path
     os.kill(bench_proc.pid, signal.SIGTERM)  # seed 1 is running
     log = bench_proc.communicate(timeout=60)[0]
     assert "stopping 1 run(s): each writes a checkpoint" in log and "interrupted" in log
+    assert bench_proc.returncode == 130 and "Traceback" not in log
     s1 = second.parent  # it was training (it had written metrics): it stopped with a checkpoint
     assert "SIGTERM received" in (s1 / "stdout.log").read_text()
     assert (s1 / "checkpoint.pt").exists() and not (s1 / "failed.json").exists()
@@ -259,6 +260,7 @@ def test_a_just_launched_run_shows_as_resuming_or_starting_not_by_its_old_metric
     assert "900/" not in stream.getvalue()
     (d / "checkpoint.pt").unlink()
     p.launched(d)
+    (d / "checkpoint.pt").write_bytes(b"")  # its own first checkpoint: it did not resume from it
     p.show([(spec, d)], force=True)
     assert stream.getvalue().splitlines()[-1].endswith(f"{spec.name} starting")
     clock[0] += progress_mod.SETTLE_S  # settled: the run's own file is its state again
