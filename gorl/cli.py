@@ -252,7 +252,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"gorl: training stopped: {e}. The last good checkpoint is kept.", file=sys.stderr)
     except (RegistryError, CheckpointError, OSError, ValueError, RuntimeError, MissingLoggerPackage) as e:
         print(f"gorl: {e}", file=sys.stderr)
-    except KeyboardInterrupt:  # what was stopped has said so (and how to continue); no traceback
+    except KeyboardInterrupt:  # what was stopped has said how to continue; no traceback
+        print("gorl: interrupted", file=sys.stderr)
         return 130
     return 1
 

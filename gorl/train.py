@@ -109,6 +109,7 @@ class Trainer:
         self.iterations = 0
         self.next_eval = config.eval_every
         self.last_checkpoint_steps = 0
+        self._checkpointed_at: tuple[int, int, str] | None = None  # the loop position of the last one
         self.wall = 0.0
         self.total_wall = 0.0
         self._t_start: float | None = None
@@ -215,8 +216,13 @@ class Trainer:
 
     def _stop_if_asked(self) -> None:
         if self._stop.signum is not None:
-            self._checkpoint()
+            if self._checkpointed_at != self._position():  # not just written (after a refit, a stage end)
+                self._checkpoint()
             raise RunStopped(self.out, self.env_steps, self._stop.signum)
+
+    def _position(self) -> tuple[int, int, str]:
+        """Where the loop is: iterations (an evaluation follows its iteration), stage and phase."""
+        return self.iterations, self.state.stage, self.state.phase
 
     def _checkpoint_due(self) -> bool:
         recent = self.env_steps - self.last_checkpoint_steps < self.config.checkpoint_every_steps
@@ -344,6 +350,7 @@ class Trainer:
         }
         save_checkpoint(self.out / "checkpoint.pt", state)
         self.last_checkpoint_steps = self.env_steps
+        self._checkpointed_at = self._position()
 
     def _restore(self, ckpt: dict[str, Any]) -> None:
         """Puts the checkpoint's state into this Trainer (memory only: writes no file)."""
@@ -365,6 +372,7 @@ class Trainer:
         self.iterations, self.total_wall = ckpt["iterations"], ckpt["total_wall"]
         self.metrics.size = ckpt["metrics_bytes"]
         self.last_checkpoint_steps = self.env_steps
+        self._checkpointed_at = self._position()
         set_rng_state(ckpt["rng"])
 
     def _finish(self) -> dict[str, Any]:
