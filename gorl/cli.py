@@ -158,7 +158,13 @@ def _bench(args: argparse.Namespace) -> int:
         keep_checkpoints=not args.no_checkpoints,
         only=args.only,
     )
-    return 1 if result.failed else 0
+    if result.stopped:  # stopped on signals of their own, each with a checkpoint: not failures
+        print(
+            f"gorl: {len(result.stopped)} run(s) stopped with a checkpoint; run the same command again to "
+            "resume them",
+            file=sys.stderr,
+        )
+    return 1 if result.failed or result.stopped else 0
 
 
 def _report(args: argparse.Namespace) -> int:

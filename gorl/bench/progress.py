@@ -1,4 +1,6 @@
-"""``gorl bench``'s progress lines: runs done, failed and running, and how far each running run is.
+"""``gorl bench``'s progress lines: runs done, failed, stopped and running, and how far each running
+run is. A stopped run (one that got SIGTERM or SIGINT on its own, or a Ray task cancelled) wrote its
+checkpoint and resumes on the next bench: it is not a failure.
 
 A run's state is read from its own ``metrics.jsonl`` (the driver shares no memory with the runs, and on
 Ray it may run elsewhere). For the first ``SETTLE_S`` seconds after a launch that file still holds what
@@ -28,6 +30,7 @@ class Progress:
     stream: TextIO = field(default_factory=lambda: sys.stdout)
     done: int = 0
     failed: int = 0
+    stopped: int = 0
     last: str = ""
     _printed: float = 0.0
     _launched: dict[Path, tuple[float, str]] = field(default_factory=dict)
@@ -42,9 +45,15 @@ class Progress:
             self.done += 1
             final = record.get("final_return")
             self.last = f"{spec.name} final {final:.1f}" if final is not None else f"{spec.name} done"
+        elif record.get("status") == "stopped":
+            self.stopped += 1
+            steps = record.get("env_steps")
+            at = f" at {steps:,} env steps" if isinstance(steps, int) else ""
+            self.last = f"{spec.name} stopped{at} with a checkpoint (resumes on the next bench)"
         else:
             self.failed += 1
-            self.last = f"{spec.name} FAILED: {str(record.get('error', '')).splitlines()[0][:120]}"
+            error = str(record.get("error") or "no error recorded").splitlines() or ["no error recorded"]
+            self.last = f"{spec.name} FAILED: {error[0][:120]}"
 
     def show(self, running: list[tuple[RunSpec, Path]], force: bool = False) -> None:
         now = time.monotonic()
@@ -57,6 +66,7 @@ class Progress:
         line = (
             f"[{time.strftime('%H:%M:%S')}] {self.done}/{self.total} done, {len(running)} running, "
             f"{self.failed} failed"
+            + (f", {self.stopped} stopped" if self.stopped else "")
             + (f" | last: {self.last}" if self.last else "")
             + (f" | running: {latest}" if latest else "")
         )

@@ -11,9 +11,11 @@ Layout of a results directory::
 Every run is a library-level ``Trainer`` in its own process (a crash or a NaN in one run cannot take
 the others down). A run with ``summary.json`` is done and skipped; one with a checkpoint resumes from
 it; one killed before its first checkpoint starts again. A bench stopped by SIGTERM or Ctrl-C stops
-its runs the same way (each checkpoints after its iteration under way, ``gorl.stop``), so running the
-same command again loses nothing and repeats nothing finished; a SIGKILL loses at most one checkpoint
-interval per running run.
+its runs the same way (each checkpoints after its iteration under way, ``gorl.stop``; a local run gets
+SIGTERM, a Ray task a cancel, which Ray delivers as SIGINT), so running the same command again loses
+nothing and repeats nothing finished; a SIGKILL loses at most one checkpoint interval per running run.
+A run stopped on its own (``kill PID`` of one run, a Ray task cancelled) is recorded as stopped, not
+failed, and resumes on the next bench.
 
 Engines: ``local`` keeps ``parallel`` processes busy, each with ``threads`` torch threads (default: the
 machine's cores split between them); ``ray`` submits each run as a Ray task declaring ``threads`` CPUs
@@ -26,7 +28,6 @@ complete on the driver's machine even without one.
 from __future__ import annotations
 
 import json
-import logging
 import multiprocessing as mp
 import os
 import signal
@@ -34,13 +35,15 @@ import sys
 import threading
 import time
 import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
 
 from gorl.bench.progress import Progress
 from gorl.bench.suite import RunSpec, Suite, select_runs
-from gorl.checkpoint import atomic_write_bytes, atomic_write_json
+from gorl.checkpoint import atomic_write_json
 
 RETURNED_FILES = ("config.json", "metrics.jsonl", "summary.json", "failed.json")
 STOP_GRACE_S = 300.0  # how long a stopping bench waits for its runs' checkpoints (a refit may be under way)
@@ -77,7 +80,7 @@ def execute(
             (out / "checkpoint.pt").unlink(missing_ok=True)
         return {**record, **summary, "status": "done"}
     except RunStopped as e:  # the bench is stopping: the checkpoint is written, the next bench resumes
-        return {**record, "status": "stopped", "env_steps": e.env_steps}
+        return {**record, "status": "stopped", "env_steps": e.env_steps, "signum": e.signum}
     except Exception as e:  # recorded; the other runs go on
         record |= {
             "task": config.get("task"),
@@ -91,7 +94,7 @@ def execute(
         return record
 
 
-def _execute_and_return_files(
+def execute_and_return_files(
     config: dict[str, Any], run_dir: str, threads: int, keep_checkpoint: bool
 ) -> dict[str, Any]:
     """``execute``, plus the run's small files as bytes (what a Ray task sends back to the driver)."""
@@ -106,19 +109,26 @@ def _process_main(config: dict[str, Any], run_dir: str, threads: int, keep_check
     Path(run_dir).mkdir(parents=True, exist_ok=True)
     with open(Path(run_dir) / "stdout.log", "a") as log:
         sys.stdout = sys.stderr = log
-        execute(config, run_dir, threads, keep_checkpoint)
+        record = execute(config, run_dir, threads, keep_checkpoint)
+    if record["status"] == "stopped":  # the exit code tells the bench it stopped with a checkpoint
+        sys.exit(128 + record["signum"])
 
 
 @dataclass
 class BenchResult:
-    """What a bench did: the directory, and the records of every run (done, failed or skipped)."""
+    """What a bench did: the directory, and the records of every run (done, failed, stopped, skipped)."""
 
     out: Path
     records: list[dict[str, Any]]
 
     @property
     def failed(self) -> list[dict[str, Any]]:
-        return [r for r in self.records if r.get("status") != "done"]
+        return [r for r in self.records if r.get("status") not in ("done", "stopped")]
+
+    @property
+    def stopped(self) -> list[dict[str, Any]]:
+        """Runs that stopped with a checkpoint on a signal of their own; the next bench resumes them."""
+        return [r for r in self.records if r.get("status") == "stopped"]
 
 
 class _Lock:
@@ -212,7 +222,9 @@ def bench(
         if engine == "local":
             records += _local(todo, out, parallel, threads, keep_checkpoints, progress)
         else:
-            records += _ray(todo, out, threads, suite.gpus_per_run, address, keep_checkpoints, progress)
+            from gorl.bench.ray_engine import run_on_ray
+
+            records += run_on_ray(todo, out, threads, suite.gpus_per_run, address, keep_checkpoints, progress)
         progress.show([], force=True)
     if report:
         from gorl.report import REFERENCE, write_report
@@ -227,47 +239,67 @@ def _local(
 ) -> list[dict[str, Any]]:
     """Keeps ``parallel`` spawned processes busy; a process that dies without a record is a failure."""
     ctx = mp.get_context("spawn")
-
-    def terminated(signum: int, frame: object) -> None:  # a kill of the bench stops its runs too
-        raise KeyboardInterrupt
-
-    main_thread = threading.current_thread() is threading.main_thread()  # signal handlers live there only
-    previous = signal.signal(signal.SIGTERM, terminated) if main_thread else None
     pending: list[RunSpec] = list(todo)
     running: list[tuple[RunSpec, Path, Any]] = []
     records: list[dict[str, Any]] = []
-    try:
-        while pending or running:
-            while pending and len(running) < parallel:
-                spec = pending.pop(0)
-                d = spec.directory(out)
-                p = ctx.Process(
-                    target=_process_main, args=(spec.config.model_dump(), str(d), threads, keep), daemon=True
-                )
-                p.start()
-                progress.launched(d)
-                running.append((spec, d, p))
-                progress.show([(s, x) for s, x, _ in running], force=True)
-            time.sleep(0.5)
-            for item in list(running):
-                spec, d, p = item
-                if p.is_alive():
-                    continue
-                p.join()
-                running.remove(item)
-                record = _record(spec, d, f"the run's process died with exit code {p.exitcode}")
-                records.append(record)
-                progress.finished(spec, record)
-                progress.show([(s, x) for s, x, _ in running], force=True)
-            progress.show([(s, x) for s, x, _ in running])
-    except KeyboardInterrupt:
-        _stop(running, progress.stream)
-        print("interrupted: run the same command again to resume", file=progress.stream, flush=True)
-        raise
-    finally:
-        if main_thread:
-            signal.signal(signal.SIGTERM, previous)
+    with sigterm_interrupts():
+        try:
+            while pending or running:
+                while pending and len(running) < parallel:
+                    spec = pending.pop(0)
+                    d = spec.directory(out)
+                    args = (spec.config.model_dump(), str(d), threads, keep)
+                    p = ctx.Process(target=_process_main, args=args, daemon=True)
+                    p.start()
+                    progress.launched(d)
+                    running.append((spec, d, p))
+                    progress.show([(s, x) for s, x, _ in running], force=True)
+                time.sleep(0.5)
+                for item in list(running):
+                    spec, d, p = item
+                    if p.is_alive():
+                        continue
+                    p.join()
+                    running.remove(item)
+                    record = _stopped_record(d, p.exitcode) or record_from_dir(
+                        spec, d, f"the run's process died with exit code {p.exitcode}"
+                    )
+                    records.append(record)
+                    progress.finished(spec, record)
+                    progress.show([(s, x) for s, x, _ in running], force=True)
+                progress.show([(s, x) for s, x, _ in running])
+        except KeyboardInterrupt:
+            _stop(running, progress.stream)
+            print("interrupted: run the same command again to resume", file=progress.stream, flush=True)
+            raise
     return records
+
+
+@contextmanager
+def sigterm_interrupts() -> Iterator[None]:
+    """While entered (in the main thread), SIGTERM raises KeyboardInterrupt: a kill of the bench stops
+    its runs the way Ctrl-C does."""
+
+    def terminated(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    if threading.current_thread() is not threading.main_thread():  # signal handlers live there only
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, terminated)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+def _stopped_record(d: Path, exitcode: int | None) -> dict[str, Any] | None:
+    """The record of a local run whose process stopped on SIGTERM or SIGINT after writing its
+    checkpoint (``_process_main`` exits with 128 + the signal); None for any other end."""
+    stop_codes = {128 + s for s in (signal.SIGINT, signal.SIGTERM)}
+    if exitcode not in stop_codes or not (d / "checkpoint.pt").exists() or (d / "summary.json").exists():
+        return None
+    return {"run_dir": str(d), "status": "stopped", "signum": exitcode - 128}
 
 
 def _stop(running: list[tuple[RunSpec, Path, Any]], stream: TextIO) -> None:
@@ -294,7 +326,7 @@ def _stop(running: list[tuple[RunSpec, Path, Any]], stream: TextIO) -> None:
             p.kill()
 
 
-def _record(spec: RunSpec, d: Path, why: str) -> dict[str, Any]:
+def record_from_dir(spec: RunSpec, d: Path, why: str) -> dict[str, Any]:
     """The run's summary or failure record from its directory (writing one if it has neither)."""
     if (d / "summary.json").exists():
         return {**json.loads((d / "summary.json").read_text()), "status": "done", "run_dir": str(d)}
@@ -311,58 +343,3 @@ def _record(spec: RunSpec, d: Path, why: str) -> dict[str, Any]:
             },
         )
     return {**json.loads((d / "failed.json").read_text()), "status": "failed"}
-
-
-def _ray(
-    todo: list[RunSpec],
-    out: Path,
-    threads: int,
-    gpus: float,
-    address: str | None,
-    keep: bool,
-    progress: Progress,
-) -> list[dict[str, Any]]:
-    """Each run a Ray task (``threads`` CPUs, ``gpus`` GPUs); results gathered into ``out``."""
-    try:
-        import ray
-    except ImportError as e:
-        raise RuntimeError("--engine ray needs Ray: pip install 'gorl[cluster]'") from e
-    started = False
-    if not ray.is_initialized():
-        if address is None:
-            # a local Ray would start its workers at nice 15: on a busy machine they then wait behind every
-            # other process (90 s to import torch here, against 6.5 s); gorl's runs are the work
-            os.environ.setdefault("RAY_worker_niceness", "0")
-        ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
-        started = True
-    try:
-        task = ray.remote(num_cpus=threads, num_gpus=gpus, max_retries=0)(_execute_and_return_files)
-        refs = {
-            task.remote(s.config.model_dump(), str(s.directory(out).resolve()), threads, keep): s
-            for s in todo
-        }
-        records = []
-        while refs:
-            ready, _ = ray.wait(list(refs), num_returns=1, timeout=60)
-            for ref in ready:
-                spec = refs.pop(ref)
-                d = spec.directory(out)
-                try:
-                    result = ray.get(ref)
-                except Exception as e:  # the task itself died (worker crash, node lost)
-                    record = _record(spec, d, f"the Ray task failed: {type(e).__name__}: {e}")
-                else:
-                    d.mkdir(parents=True, exist_ok=True)
-                    for name, data in result["files"].items():
-                        path = d / name
-                        if not path.exists() or path.read_bytes() != data:
-                            atomic_write_bytes(path, data)
-                    record = result["record"]
-                records.append(record)
-                progress.finished(spec, record)
-            running = [(s, s.directory(out)) for s in refs.values()]
-            progress.show(running, force=bool(ready))
-        return records
-    finally:
-        if started:
-            ray.shutdown()

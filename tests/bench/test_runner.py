@@ -123,6 +123,50 @@ def test_ray_gives_the_same_table_as_local_processes(tmp_path, local_run):
     assert table(out) == table(local_run[0])
 
 
+def test_a_stopped_ray_bench_checkpoints_its_runs_and_the_same_command_resumes_them(tmp_path):
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    import yaml
+
+    pytest.importorskip("ray")
+    suite = {**TINY, "methods": ["ppo"], "method_overrides": {}, "total_steps": 2000, "eval_every": 400}
+    (tmp_path / "s.yaml").write_text(yaml.safe_dump(suite))
+    out = tmp_path / "out"
+    cmd = [sys.executable, "-m", "gorl.cli", "bench", str(tmp_path / "s.yaml"), "--out", str(out)]
+    cmd += ["--engine", "ray", "--threads", "1"]
+    runs = [out / "runs" / "cheetah-run" / "ppo" / f"s{seed}" for seed in (0, 1)]
+    driver = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    deadline = time.monotonic() + 300
+    while not any((d / "metrics.jsonl").exists() for d in runs) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert driver.poll() is None, driver.communicate()[0]
+    os.kill(driver.pid, signal.SIGTERM)  # a run is training (it wrote metrics); the other may be too
+    log = driver.communicate(timeout=330)[0]
+    assert driver.returncode == 130, log
+    assert "stopping 2 Ray task(s)" in log and "interrupted" in log and "Traceback" not in log
+    stopped = [d for d in runs if (d / "checkpoint.pt").exists()]
+    assert stopped, log  # a training run wrote its checkpoint on the cancel, before Ray shut down
+    for d in runs:
+        assert not (d / "failed.json").exists() and not (d / "summary.json").exists()
+    steps_at_stop = {
+        d: json.loads((d / "metrics.jsonl").read_text().splitlines()[-1])["env_steps"] for d in stopped
+    }
+
+    again = subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0, again.stdout + again.stderr
+    assert "0 already done, 2 to run" in again.stdout
+    for d in runs:
+        assert json.loads((d / "summary.json").read_text())["env_steps"] == 2000
+    for d, at in steps_at_stop.items():  # it resumed from the stop's checkpoint: its metrics go on from there
+        rows = [json.loads(x) for x in (d / "metrics.jsonl").read_text().splitlines()]
+        steps = [r["env_steps"] for r in rows if r["kind"] == "iteration"]
+        assert steps == sorted(set(steps)) and 0 < at < 2000 and at in steps
+
+
 def test_only_runs_the_runs_matching_its_patterns(tmp_path, local_run):
     with pytest.raises(ValueError, match=r"'\*/sac/\*' matches no run .* cheetah-run/ppo/s0"):
         bench(Suite.model_validate(TINY), tmp_path / "none", only=["*/fpo/*", "*/sac/*"])
@@ -266,3 +310,40 @@ def test_a_just_launched_run_shows_as_resuming_or_starting_not_by_its_old_metric
     clock[0] += progress_mod.SETTLE_S  # settled: the run's own file is its state again
     p.show([(spec, d)], force=True)
     assert f"{spec.name} no evaluation yet, 900/" in stream.getvalue().splitlines()[-1]
+
+
+def test_a_run_stopped_on_its_own_is_recorded_as_stopped_not_failed(tmp_path):
+    import multiprocessing as mp
+    import time
+
+    from gorl.bench.progress import Progress
+    from gorl.bench.runner import BenchResult, _process_main, _stopped_record
+
+    spec = Suite.model_validate(
+        {**TINY, "methods": ["ppo"], "method_overrides": {}, "total_steps": 4000}
+    ).runs()[0]
+    d = spec.directory(tmp_path)
+    p = mp.get_context("spawn").Process(
+        target=_process_main, args=(spec.config.model_dump(), str(d), 1, True)
+    )
+    p.start()
+    deadline = time.monotonic() + 120
+    while not (d / "metrics.jsonl").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    p.terminate()  # `kill PID` of this one run, not of a bench
+    p.join(120)
+    assert p.exitcode == 128 + 15, (d / "stdout.log").read_text()
+    record = _stopped_record(d, p.exitcode)
+    assert record is not None and record["status"] == "stopped"
+    assert (d / "checkpoint.pt").exists() and not (d / "failed.json").exists()
+    assert _stopped_record(d, 1) is None  # a crash is not a stop
+
+    stream = io.StringIO()
+    progress = Progress(2, stream)
+    progress.finished(spec, record)
+    progress.finished(spec, {"status": "failed", "error": ""})  # an empty error is still reported
+    progress.show([], force=True)
+    line = stream.getvalue().strip()
+    assert "0/2 done, 0 running, 1 failed, 1 stopped" in line and "FAILED: no error recorded" in line
+    result = BenchResult(tmp_path, [record, {"status": "done"}])
+    assert result.stopped == [record] and not result.failed

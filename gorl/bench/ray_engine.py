@@ -1,0 +1,128 @@
+"""``gorl bench --engine ray``: each run a Ray task; results gathered into the results directory.
+
+Tasks write into ``DIR`` directly (a shared filesystem on a cluster) and also return their small files,
+which the driver writes where they are missing. A bench stopped by SIGTERM or Ctrl-C cancels its tasks
+without force: Ray delivers that as SIGINT to a running task, whose run writes its checkpoint after the
+iteration under way and returns (``gorl.stop``), so the next bench resumes it.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from contextlib import suppress
+from pathlib import Path
+from typing import Any, TextIO
+
+from gorl.bench.progress import Progress
+from gorl.bench.runner import (
+    STOP_GRACE_S,
+    execute_and_return_files,
+    record_from_dir,
+    sigterm_interrupts,
+)
+from gorl.bench.suite import RunSpec
+from gorl.checkpoint import atomic_write_bytes
+
+
+def run_on_ray(
+    todo: list[RunSpec],
+    out: Path,
+    threads: int,
+    gpus: float,
+    address: str | None,
+    keep: bool,
+    progress: Progress,
+) -> list[dict[str, Any]]:
+    """Each run a Ray task (``threads`` CPUs, ``gpus`` GPUs); results gathered into ``out``."""
+    try:
+        import ray
+    except ImportError as e:
+        raise RuntimeError("--engine ray needs Ray: pip install 'gorl[cluster]'") from e
+    started = False
+    if not ray.is_initialized():
+        if address is None:
+            # a local Ray would start its workers at nice 15: on a busy machine they then wait behind every
+            # other process (90 s to import torch here, against 6.5 s); gorl's runs are the work
+            os.environ.setdefault("RAY_worker_niceness", "0")
+        ray.init(address=address, include_dashboard=False, logging_level=logging.WARNING, log_to_driver=False)
+        started = True
+    try:
+        task = ray.remote(num_cpus=threads, num_gpus=gpus, max_retries=0)(execute_and_return_files)
+        refs = {
+            task.remote(s.config.model_dump(), str(s.directory(out).resolve()), threads, keep): s
+            for s in todo
+        }
+        records = []
+        with sigterm_interrupts():
+            try:
+                while refs:
+                    ready, _ = ray.wait(list(refs), num_returns=1, timeout=60)
+                    for ref in ready:
+                        spec = refs.pop(ref)
+                        record = _collect(ray, ref, spec, out)
+                        records.append(record)
+                        progress.finished(spec, record)
+                    running = [(s, s.directory(out)) for s in refs.values()]
+                    progress.show(running, force=bool(ready))
+            except KeyboardInterrupt:
+                _stop_ray(ray, refs, out, progress.stream)
+                print("interrupted: run the same command again to resume", file=progress.stream, flush=True)
+                raise
+        return records
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _collect(ray: Any, ref: Any, spec: RunSpec, out: Path) -> dict[str, Any]:
+    """A finished Ray task's record, its files written back (``_write_back``). A task cancelled from
+    outside (not by this bench) is stopped if its run has a checkpoint to resume from."""
+    d = spec.directory(out)
+    try:
+        return _write_back(ray.get(ref), d)
+    except Exception as e:  # the task itself died (worker crash, node lost) or was cancelled
+        cancelled = isinstance(e, ray.exceptions.TaskCancelledError)
+        if cancelled and (d / "checkpoint.pt").exists() and not (d / "summary.json").exists():
+            return {"run_dir": str(d), "status": "stopped"}
+        return record_from_dir(spec, d, f"the Ray task failed: {type(e).__name__}: {e}")
+
+
+def _write_back(result: dict[str, Any], d: Path) -> dict[str, Any]:
+    """Writes a Ray task's returned files into its run directory where they are missing or differ (the
+    driver's machine may not share the workers' filesystem); returns the task's record."""
+    d.mkdir(parents=True, exist_ok=True)
+    for name, data in result["files"].items():
+        path = d / name
+        if not path.exists() or path.read_bytes() != data:
+            atomic_write_bytes(path, data)
+    return dict(result["record"])
+
+
+def _stop_ray(ray: Any, refs: dict[Any, RunSpec], out: Path, stream: TextIO) -> None:
+    """Cancels every task (Ray raises KeyboardInterrupt in a running one, through its SIGINT handler:
+    the run checkpoints after its iteration and returns, ``gorl.stop``; a task not yet started never
+    starts), waits up to ``STOP_GRACE_S`` seconds for them and writes back what they return; then, or
+    on a second interrupt, force-cancels what is left."""
+    for ref in refs:
+        ray.cancel(ref, force=False)
+    if refs:
+        print(
+            f"stopping {len(refs)} Ray task(s): a running one writes a checkpoint after its iteration (or "
+            f"refit) under way, up to {STOP_GRACE_S:.0f} s; Ctrl-C again ends them now",
+            file=stream,
+            flush=True,
+        )
+    try:
+        deadline = time.monotonic() + STOP_GRACE_S
+        while refs and time.monotonic() < deadline:
+            ready, _ = ray.wait(list(refs), num_returns=1, timeout=max(0.0, deadline - time.monotonic()))
+            for ref in ready:
+                d = refs.pop(ref).directory(out)
+                with suppress(Exception):  # cancelled before it began, or before its run could checkpoint
+                    _write_back(ray.get(ref), d)
+    except KeyboardInterrupt:
+        pass
+    for ref in refs:
+        ray.cancel(ref, force=True)
