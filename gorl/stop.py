@@ -7,8 +7,10 @@ Ctrl-C stops at once, without that checkpoint (the run's last regular checkpoint
 is taken where the loop would take a regular one, so ``Trainer.resume`` then continues the run exactly
 as if it had not stopped.
 
-Signal handlers can only be set in the main thread; a ``Trainer.run`` in another thread keeps the
-process's handlers (there, KeyboardInterrupt stops the run where it is, as before).
+A request entered while another is (``gorl bench`` holds one around each run's whole process, so
+that a stop arriving while the run is still being built is not lost) takes over a signal the outer
+one already got. Signal handlers can only be set in the main thread; a ``Trainer.run`` in another
+thread keeps the process's handlers (there, KeyboardInterrupt stops the run where it is, as before).
 """
 
 from __future__ import annotations
@@ -50,6 +52,12 @@ class StopRequest:
         self.signum = None  # a request is for one run: a Trainer run again after a stop starts afresh
         if threading.current_thread() is threading.main_thread():
             self._previous = {s: signal.signal(s, self._handle) for s in SIGNALS}
+            # entered inside another request (a bench's worker around a run): a signal that one got
+            # while the run was being built stops the run at its first iteration
+            for handler in self._previous.values():
+                outer = getattr(handler, "__self__", None)
+                if isinstance(outer, StopRequest) and outer.signum is not None:
+                    self.signum = outer.signum
         return self
 
     def __exit__(self, *exc: object) -> None:

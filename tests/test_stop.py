@@ -70,6 +70,22 @@ def test_a_signal_stops_the_run_with_a_checkpoint_and_resume_gives_the_same_numb
     assert numbers(tmp_path / "b") == numbers(tmp_path / "ref")
 
 
+def test_a_signal_while_the_run_is_being_built_stops_it_at_its_first_iteration(tmp_path, numbers):
+    # gorl bench holds a request around each run's whole process: a stop that arrives before the run's
+    # own request is entered (while torch imports, the envs are built) must not be lost
+    with StopRequest() as outer:
+        trainer = Trainer(TrainConfig(**TINY), tmp_path / "b")
+        os.kill(os.getpid(), signal.SIGTERM)
+        assert outer.signum == signal.SIGTERM
+        with pytest.raises(RunStopped, match=r"SIGTERM received.* at 0 env steps"):
+            trainer.run()
+    assert load_checkpoint(tmp_path / "b" / "checkpoint.pt")["optimizer"]["rollout"]["env_steps"] == 0
+    with StopRequest():  # an outer request that got no signal stops nothing
+        Trainer.resume(tmp_path / "b", progress=False).run()
+    Trainer(TrainConfig(**TINY), tmp_path / "ref").run()
+    assert numbers(tmp_path / "b") == numbers(tmp_path / "ref")
+
+
 def test_a_second_ctrl_c_stops_at_once_and_a_second_sigterm_is_ignored(capsys):
     with StopRequest() as stop:
         os.kill(os.getpid(), signal.SIGINT)

@@ -17,10 +17,10 @@ from typing import Any, TextIO
 
 from gorl.bench.progress import Progress
 from gorl.bench.runner import (
-    STOP_GRACE_S,
     execute_and_return_files,
     record_from_dir,
     sigterm_interrupts,
+    wait_for_stop,
 )
 from gorl.bench.suite import RunSpec
 from gorl.checkpoint import atomic_write_bytes
@@ -103,26 +103,19 @@ def _write_back(result: dict[str, Any], d: Path) -> dict[str, Any]:
 def _stop_ray(ray: Any, refs: dict[Any, RunSpec], out: Path, stream: TextIO) -> None:
     """Cancels every task (Ray raises KeyboardInterrupt in a running one, through its SIGINT handler:
     the run checkpoints after its iteration and returns, ``gorl.stop``; a task not yet started never
-    starts), waits up to ``STOP_GRACE_S`` seconds for them and writes back what they return; then, or
-    on a second interrupt, force-cancels what is left."""
+    starts), waits for them (``wait_for_stop``) and writes back what they return; then, or on a second
+    interrupt, force-cancels what is left."""
     for ref in refs:
         ray.cancel(ref, force=False)
-    if refs:
-        print(
-            f"stopping {len(refs)} Ray task(s): a running one writes a checkpoint after its iteration (or "
-            f"refit) under way, up to {STOP_GRACE_S:.0f} s; Ctrl-C again ends them now",
-            file=stream,
-            flush=True,
-        )
-    try:
-        deadline = time.monotonic() + STOP_GRACE_S
+
+    def gather(deadline: float) -> None:
         while refs and time.monotonic() < deadline:
             ready, _ = ray.wait(list(refs), num_returns=1, timeout=max(0.0, deadline - time.monotonic()))
             for ref in ready:
                 d = refs.pop(ref).directory(out)
                 with suppress(Exception):  # cancelled before it began, or before its run could checkpoint
                     _write_back(ray.get(ref), d)
-    except KeyboardInterrupt:
-        pass
+
+    wait_for_stop(len(refs), "Ray task(s): a running one writes", gather, stream)
     for ref in refs:
         ray.cancel(ref, force=True)

@@ -35,8 +35,8 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
@@ -97,8 +97,16 @@ def execute(
 def execute_and_return_files(
     config: dict[str, Any], run_dir: str, threads: int, keep_checkpoint: bool
 ) -> dict[str, Any]:
-    """``execute``, plus the run's small files as bytes (what a Ray task sends back to the driver)."""
-    record = execute(config, run_dir, threads, keep_checkpoint)
+    """``execute``, plus the run's small files as bytes (what a Ray task sends back to the driver).
+
+    ``ray.cancel`` reaches a running task as SIGINT. The ``StopRequest`` around the whole task catches
+    one that arrives while the run is still being built, and the run then stops at its first iteration
+    with a checkpoint (``gorl.stop``). Without it, such a cancel ended the task mid-setup or, once in
+    this repository's tests, was lost while the run trained on to its end."""
+    from gorl.stop import StopRequest
+
+    with StopRequest():
+        record = execute(config, run_dir, threads, keep_checkpoint)
     out = Path(run_dir)
     files = {name: (out / name).read_bytes() for name in RETURNED_FILES if (out / name).exists()}
     return {"record": record, "files": files}
@@ -109,7 +117,10 @@ def _process_main(config: dict[str, Any], run_dir: str, threads: int, keep_check
     Path(run_dir).mkdir(parents=True, exist_ok=True)
     with open(Path(run_dir) / "stdout.log", "a") as log:
         sys.stdout = sys.stderr = log
-        record = execute(config, run_dir, threads, keep_checkpoint)
+        from gorl.stop import StopRequest
+
+        with StopRequest():  # a SIGTERM while the run is being built stops it at its first iteration
+            record = execute(config, run_dir, threads, keep_checkpoint)
     if record["status"] == "stopped":  # the exit code tells the bench it stopped with a checkpoint
         sys.exit(128 + record["signum"])
 
@@ -308,22 +319,30 @@ def _stop(running: list[tuple[RunSpec, Path, Any]], stream: TextIO) -> None:
     at once."""
     for _, _, p in running:
         p.terminate()
-    if running:
-        print(
-            f"stopping {len(running)} run(s): each writes a checkpoint after its iteration (or refit) under "
-            f"way, up to {STOP_GRACE_S:.0f} s; Ctrl-C again kills them now",
-            file=stream,
-            flush=True,
-        )
-    try:
-        deadline = time.monotonic() + STOP_GRACE_S
+
+    def join(deadline: float) -> None:
         for _, _, p in running:
             p.join(max(0.0, deadline - time.monotonic()))
-    except KeyboardInterrupt:
-        pass
+
+    wait_for_stop(len(running), "run(s): each writes", join, stream)
     for _, _, p in running:
         if p.is_alive():
             p.kill()
+
+
+def wait_for_stop(count: int, what: str, wait: Callable[[float], None], stream: TextIO) -> None:
+    """Says that ``count`` runs are stopping and calls ``wait(deadline)`` (a ``time.monotonic`` time
+    ``STOP_GRACE_S`` seconds ahead) to wait for their checkpoints; a second interrupt ends the wait."""
+    if not count:
+        return
+    print(
+        f"stopping {count} {what} a checkpoint after its iteration (or refit) under way, up to "
+        f"{STOP_GRACE_S:.0f} s; Ctrl-C again ends them now",
+        file=stream,
+        flush=True,
+    )
+    with suppress(KeyboardInterrupt):
+        wait(time.monotonic() + STOP_GRACE_S)
 
 
 def record_from_dir(spec: RunSpec, d: Path, why: str) -> dict[str, Any]:
