@@ -1,4 +1,5 @@
-"""benchmarks/ppo_vs_torchrl.py: observation order, the evaluation's normalisation, and a tiny run."""
+"""benchmarks/ppo_vs_torchrl.py and its TorchRL recipe (benchmarks/torchrl_ppo_recipe.py): observation
+order, the evaluation's normalisation, and a tiny run."""
 
 from __future__ import annotations
 
@@ -16,31 +17,36 @@ def bench(load_script):
     return load_script("ppo_vs_torchrl")
 
 
-def test_observation_order_matches_gorl_and_mismatch_raises(bench):
+@pytest.fixture
+def recipe(load_script):
+    return load_script("torchrl_ppo_recipe")
+
+
+def test_observation_order_matches_gorl_and_mismatch_raises(recipe):
     # walker's dict order (orientations, height, velocity) is not sorted: CatTensors' default would reorder.
-    env, layout = bench.make_torchrl_env("walker-walk", 2, seed=0, episode_length=10)
+    env, layout = recipe.make_torchrl_env("walker-walk", 2, seed=0, episode_length=10)
     gorl_env = make_env("walker-walk", 1, backend="dmc")
     try:
-        bench.check_obs_order(layout, gorl_env.obs_layout)
+        recipe.check_obs_order(layout, gorl_env.obs_layout)
         assert [k for k, _ in layout] == ["orientations", "height", "velocity"]
         with pytest.raises(AssertionError, match="not concatenated in gorl's order"):
-            bench.check_obs_order(sorted(layout), gorl_env.obs_layout)
+            recipe.check_obs_order(sorted(layout), gorl_env.obs_layout)
         with pytest.raises(AssertionError):
-            bench.check_obs_order(layout[:-1], gorl_env.obs_layout)
+            recipe.check_obs_order(layout[:-1], gorl_env.obs_layout)
     finally:
         env.close()
         gorl_env.close()
 
 
-def test_frozen_norm_on_gorl_observations_equals_the_torchrl_env(bench):
+def test_frozen_norm_on_gorl_observations_equals_the_torchrl_env(recipe):
     """gorl's evaluation observations through FrozenObsNorm are what the TorchRL env feeds its policy."""
     torch.manual_seed(0)
-    env, _ = bench.make_torchrl_env("walker-walk", 2, seed=0, episode_length=20)
+    env, _ = recipe.make_torchrl_env("walker-walk", 2, seed=0, episode_length=20)
     env.rollout(30, break_when_any_done=False)  # random actions: VecNorm's statistics move off their start
-    vecnorm = bench.find_vecnorm(env)
-    norm = bench.FrozenObsNorm(vecnorm)
-    gorl_env = bench.make_gorl_eval_env("walker-walk", seed=3, eval_envs=3, episode_length=20)
-    torchrl_env = bench.make_torchrl_eval_env(vecnorm, "walker-walk", seed=3, eval_envs=3, episode_length=20)
+    vecnorm = recipe.find_vecnorm(env)
+    norm = recipe.FrozenObsNorm(vecnorm)
+    gorl_env = recipe.make_gorl_eval_env("walker-walk", seed=3, eval_envs=3, episode_length=20)
+    torchrl_env = recipe.make_torchrl_eval_env(vecnorm, "walker-walk", seed=3, eval_envs=3, episode_length=20)
     try:
         raw = gorl_env.reset()["observation"]
         ours, theirs = norm(raw), torchrl_env.reset()["observation"]
