@@ -77,7 +77,9 @@ def _num(value: Any, fmt: str = ".1f") -> str:
 
 
 def _cell_md(c: Cell) -> str:
-    return "—" if c.n == 0 else f"{c.mean:.1f} ± {c.std:.1f} ({c.n})"
+    if c.n == 0:
+        return "—"
+    return f"{c.mean:.1f} ({c.n})" if c.std is None else f"{c.mean:.1f} ± {c.std:.1f} ({c.n})"
 
 
 def _aggregate_md(a: Aggregate | None) -> str:
@@ -95,9 +97,11 @@ def _results_md(suite: Suite, cells: Mapping[tuple[str, str], Cell]) -> list[str
         "## Final evaluation return",
         "",
         "Each cell: mean ± std (n) of the final evaluation return over the n finished seeds (std: sample "
-        "standard deviation, ddof 1). IQM: interquartile mean of the final return **normalised by 1000** "
-        "(0 to 1) over all tasks and seeds of the method, with its 95% stratified-bootstrap percentile "
-        f"interval ({REPS} resamples, seeds resampled within each task; Agarwal et al. 2021). "
+        "standard deviation, ddof 1; none for a single seed). IQM: interquartile mean of the final return "
+        "**normalised by 1000** (0 to 1) over all tasks and seeds of the method, with its 95% "
+        f"stratified-bootstrap percentile interval ({REPS} resamples, seeds resampled within each task; "
+        "Agarwal et al. 2021). "
+        "With one seed per task the interval is that seed's value: no spread is measured. "
         "Per-cell IQM and intervals are in table.csv.",
         "",
         *_md_table(["method", *suite.tasks, "IQM (normalised) [95% CI]"], rows),

@@ -26,7 +26,8 @@ Reference = Mapping[str, Mapping[str, tuple[float, float]]]
 @dataclass(frozen=True)
 class Cell:
     """Final returns of one task and method (raw returns, 0..1000): ``n`` finished seeds and their
-    mean, sample std (ddof 1; 0 for one seed), IQM and the IQM's 95% bootstrap interval (None if n = 0)."""
+    mean, sample std (ddof 1; None for one seed, which has no spread to show), IQM and the IQM's 95%
+    bootstrap interval (None if n = 0)."""
 
     task: str
     method: str
@@ -44,7 +45,7 @@ def cell(suite: Suite, task: str, method: str) -> Cell:
     if x.size == 0:
         return Cell(task, method, 0)
     point, low, high = stratified_bootstrap_ci({task: x}, iqm, reps=REPS, alpha=ALPHA)
-    std = float(x.std(ddof=1)) if x.size > 1 else 0.0
+    std = float(x.std(ddof=1)) if x.size > 1 else None
     return Cell(task, method, int(x.size), float(x.mean()), std, float(point), float(low), float(high))
 
 
