@@ -52,8 +52,8 @@ class Progress:
             self.last = f"{spec.name} stopped{at} with a checkpoint (resumes on the next bench)"
         else:
             self.failed += 1
-            error = str(record.get("error") or "no error recorded").splitlines() or ["no error recorded"]
-            self.last = f"{spec.name} FAILED: {error[0][:120]}"
+            first = (str(record.get("error") or "").splitlines() or ["no error recorded"])[0]
+            self.last = f"{spec.name} FAILED: {first[:120]}"
 
     def show(self, running: list[tuple[RunSpec, Path]], force: bool = False) -> None:
         now = time.monotonic()

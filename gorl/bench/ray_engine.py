@@ -20,6 +20,7 @@ from gorl.bench.runner import (
     execute_and_return_files,
     record_from_dir,
     sigterm_interrupts,
+    stopped_record,
     wait_for_stop,
 )
 from gorl.bench.suite import RunSpec
@@ -83,10 +84,8 @@ def _collect(ray: Any, ref: Any, spec: RunSpec, out: Path) -> dict[str, Any]:
     try:
         return _write_back(ray.get(ref), d)
     except Exception as e:  # the task itself died (worker crash, node lost) or was cancelled
-        cancelled = isinstance(e, ray.exceptions.TaskCancelledError)
-        if cancelled and (d / "checkpoint.pt").exists() and not (d / "summary.json").exists():
-            return {"run_dir": str(d), "status": "stopped"}
-        return record_from_dir(spec, d, f"the Ray task failed: {type(e).__name__}: {e}")
+        stopped = isinstance(e, ray.exceptions.TaskCancelledError) and stopped_record(d)
+        return stopped or record_from_dir(spec, d, f"the Ray task failed: {type(e).__name__}: {e}")
 
 
 def _write_back(result: dict[str, Any], d: Path) -> dict[str, Any]:

@@ -46,6 +46,7 @@ from gorl.bench.suite import RunSpec, Suite, select_runs
 from gorl.checkpoint import atomic_write_json
 
 RETURNED_FILES = ("config.json", "metrics.jsonl", "summary.json", "failed.json")
+STOP_EXIT_CODES = (128 + signal.SIGINT, 128 + signal.SIGTERM)  # a run process's exit after a clean stop
 STOP_GRACE_S = 300.0  # how long a stopping bench waits for its runs' checkpoints (a refit may be under way)
 
 
@@ -53,60 +54,59 @@ def execute(
     config: dict[str, Any], run_dir: str, threads: int, keep_checkpoint: bool = True
 ) -> dict[str, Any]:
     """Trains, resumes or skips one run in this process; never raises: a failure is recorded in
-    ``failed.json`` and returned. Returns the run's summary or failure record, with ``status``."""
-    import torch
+    ``failed.json`` and returned. Returns the run's summary, stop or failure record, with ``status``.
 
-    from gorl.stop import RunStopped
-    from gorl.train import Trainer
-    from gorl.train_config import TrainConfig
+    A ``StopRequest`` covers the whole call, imports included: a SIGTERM or SIGINT (a local bench's
+    stop, a Ray cancel) that arrives while the run is still being built stops it at its first iteration
+    with a checkpoint (``gorl.stop``). Without it, such a signal ended the run mid-setup or, once in this
+    repository's tests (a Ray cancel), was lost while the run trained on to its end."""
+    from gorl.stop import RunStopped, StopRequest
 
     out = Path(run_dir)
     summary_path, failed = out / "summary.json", out / "failed.json"
     record: dict[str, Any] = {"run_dir": run_dir}
     if summary_path.exists():
         return {**record, **json.loads(summary_path.read_text()), "status": "done"}
-    torch.set_num_threads(threads)
-    try:
-        failed.unlink(missing_ok=True)
-        if (out / "checkpoint.pt").exists():
-            trainer = Trainer.resume(out, progress=False, threads=threads)
-        else:
-            for stale in ("metrics.jsonl", "config.json", "error.json"):  # killed before its first checkpoint
-                (out / stale).unlink(missing_ok=True)
-            cfg = TrainConfig.model_validate({**config, "progress": False, "threads": threads})
-            trainer = Trainer(cfg, out)
-        summary = trainer.run()
-        if not keep_checkpoint:
-            (out / "checkpoint.pt").unlink(missing_ok=True)
-        return {**record, **summary, "status": "done"}
-    except RunStopped as e:  # the bench is stopping: the checkpoint is written, the next bench resumes
-        return {**record, "status": "stopped", "env_steps": e.env_steps, "signum": e.signum}
-    except Exception as e:  # recorded; the other runs go on
-        record |= {
-            "task": config.get("task"),
-            "method": config.get("method"),
-            "seed": config.get("seed"),
-            "status": "failed",
-            "error": f"{type(e).__name__}: {e}\n{traceback.format_exc()}",
-        }
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(failed, record)
-        return record
+    with StopRequest():
+        import torch
+
+        from gorl.train import Trainer
+        from gorl.train_config import TrainConfig
+
+        torch.set_num_threads(threads)
+        try:
+            failed.unlink(missing_ok=True)
+            if (out / "checkpoint.pt").exists():
+                trainer = Trainer.resume(out, progress=False, threads=threads)
+            else:
+                for stale in ("metrics.jsonl", "config.json", "error.json"):  # killed before a checkpoint
+                    (out / stale).unlink(missing_ok=True)
+                cfg = TrainConfig.model_validate({**config, "progress": False, "threads": threads})
+                trainer = Trainer(cfg, out)
+            summary = trainer.run()
+            if not keep_checkpoint:
+                (out / "checkpoint.pt").unlink(missing_ok=True)
+            return {**record, **summary, "status": "done"}
+        except RunStopped as e:  # the bench is stopping: the checkpoint is written, the next bench resumes
+            return {**record, "status": "stopped", "env_steps": e.env_steps, "signum": e.signum}
+        except Exception as e:  # recorded; the other runs go on
+            record |= {
+                "task": config.get("task"),
+                "method": config.get("method"),
+                "seed": config.get("seed"),
+                "status": "failed",
+                "error": f"{type(e).__name__}: {e}\n{traceback.format_exc()}",
+            }
+            out.mkdir(parents=True, exist_ok=True)
+            atomic_write_json(failed, record)
+            return record
 
 
 def execute_and_return_files(
     config: dict[str, Any], run_dir: str, threads: int, keep_checkpoint: bool
 ) -> dict[str, Any]:
-    """``execute``, plus the run's small files as bytes (what a Ray task sends back to the driver).
-
-    ``ray.cancel`` reaches a running task as SIGINT. The ``StopRequest`` around the whole task catches
-    one that arrives while the run is still being built, and the run then stops at its first iteration
-    with a checkpoint (``gorl.stop``). Without it, such a cancel ended the task mid-setup or, once in
-    this repository's tests, was lost while the run trained on to its end."""
-    from gorl.stop import StopRequest
-
-    with StopRequest():
-        record = execute(config, run_dir, threads, keep_checkpoint)
+    """``execute``, plus the run's small files as bytes (what a Ray task sends back to the driver)."""
+    record = execute(config, run_dir, threads, keep_checkpoint)
     out = Path(run_dir)
     files = {name: (out / name).read_bytes() for name in RETURNED_FILES if (out / name).exists()}
     return {"record": record, "files": files}
@@ -117,10 +117,7 @@ def _process_main(config: dict[str, Any], run_dir: str, threads: int, keep_check
     Path(run_dir).mkdir(parents=True, exist_ok=True)
     with open(Path(run_dir) / "stdout.log", "a") as log:
         sys.stdout = sys.stderr = log
-        from gorl.stop import StopRequest
-
-        with StopRequest():  # a SIGTERM while the run is being built stops it at its first iteration
-            record = execute(config, run_dir, threads, keep_checkpoint)
+        record = execute(config, run_dir, threads, keep_checkpoint)
     if record["status"] == "stopped":  # the exit code tells the bench it stopped with a checkpoint
         sys.exit(128 + record["signum"])
 
@@ -272,7 +269,8 @@ def _local(
                         continue
                     p.join()
                     running.remove(item)
-                    record = _stopped_record(d, p.exitcode) or record_from_dir(
+                    stopped = p.exitcode in STOP_EXIT_CODES and stopped_record(d, p.exitcode - 128)
+                    record = stopped or record_from_dir(
                         spec, d, f"the run's process died with exit code {p.exitcode}"
                     )
                     records.append(record)
@@ -304,13 +302,12 @@ def sigterm_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-def _stopped_record(d: Path, exitcode: int | None) -> dict[str, Any] | None:
-    """The record of a local run whose process stopped on SIGTERM or SIGINT after writing its
-    checkpoint (``_process_main`` exits with 128 + the signal); None for any other end."""
-    stop_codes = {128 + s for s in (signal.SIGINT, signal.SIGTERM)}
-    if exitcode not in stop_codes or not (d / "checkpoint.pt").exists() or (d / "summary.json").exists():
+def stopped_record(d: Path, signum: int | None = None) -> dict[str, Any] | None:
+    """The record of a run that stopped with a checkpoint to resume from and no summary yet (a local
+    run's process that exited with 128 + SIGTERM or SIGINT, a Ray task cancelled); None if it has none."""
+    if not (d / "checkpoint.pt").exists() or (d / "summary.json").exists():
         return None
-    return {"run_dir": str(d), "status": "stopped", "signum": exitcode - 128}
+    return {"run_dir": str(d), "status": "stopped", "signum": signum}
 
 
 def _stop(running: list[tuple[RunSpec, Path, Any]], stream: TextIO) -> None:
