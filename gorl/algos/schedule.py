@@ -145,7 +145,7 @@ def refit(
     policy = policy.with_decoder(decoder)
     if schedule.at(schedule.reset_encoder, stage):
         policy.encoder.reset_to_prior()
-    learner.bind(policy, schedule.at(schedule.stage_overrides, stage), stage_end)
+    learner.bind(policy, schedule.at(schedule.stage_overrides, stage), stage_end, new_decoder=True)
     record = {
         "kind": "refit",
         "stage": stage,

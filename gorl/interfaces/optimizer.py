@@ -12,7 +12,10 @@ Contract:
   resume. ``overrides`` are config fields for this stage (e.g. ``{"clip_epsilon": 0.3}``); fields that
   shape networks, envs or storage are rejected with a ValueError. ``stage_end`` is the env-step count
   at which the stage ends (None: unknown), for schedules such as learning-rate decay. The critic is
-  kept across stages.
+  kept across stages. ``new_decoder=True`` says the decoder is new since the last ``bind`` (the
+  schedule passes it after a refit, and only then): whatever the optimiser keeps that depends on the
+  old decoder (a latent critic, a replay buffer of latents) is reset or kept as its config says. The
+  optimiser never has to find out for itself whether the decoder changed.
 * ``normalize(obs)``: the observation transform (running normalisation) that the encoder, the decoder
   and the evaluation see: raw ``(*B, obs_dim)`` -> ``(*B, obs_dim)``.
 * ``iterate()``: one round of collection and updates; returns scalar metrics (floats) and advances
@@ -42,9 +45,15 @@ class LatentOptimizer(Protocol):
     env_steps: int
 
     def bind(
-        self, policy: Any, overrides: dict[str, Any] | None = None, stage_end: int | None = None
+        self,
+        policy: Any,
+        overrides: dict[str, Any] | None = None,
+        stage_end: int | None = None,
+        *,
+        new_decoder: bool = False,
     ) -> None:
-        """Prepares to optimise ``policy.encoder`` with ``policy.decoder`` frozen until ``stage_end``."""
+        """Prepares to optimise ``policy.encoder`` with ``policy.decoder`` frozen until ``stage_end``;
+        ``new_decoder``: the decoder was refitted since the last ``bind``."""
         ...
 
     def normalize(self, obs: Tensor) -> Tensor:

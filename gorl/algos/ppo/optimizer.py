@@ -70,11 +70,17 @@ class PPOOptimizer:
 
     # -- LatentOptimizer -------------------------------------------------------------------------
     def bind(
-        self, policy: Any, overrides: dict[str, Any] | None = None, stage_end: int | None = None
+        self,
+        policy: Any,
+        overrides: dict[str, Any] | None = None,
+        stage_end: int | None = None,
+        *,
+        new_decoder: bool = False,
     ) -> None:
         """Targets what the term trains in ``policy``; applies this stage's ``overrides``; fresh Adam state.
 
         ``stage_end`` (env steps) is where the learning rates reach 0 when ``anneal_lr`` is on.
+        ``new_decoder`` changes nothing here: the critic V(s) does not depend on the decoder.
         """
         self.config = with_overrides(self.base_config, overrides, PPOConfig.MUTABLE)
         self.policy = policy

@@ -122,7 +122,12 @@ class SACLatentOptimizer:
 
     # -- LatentOptimizer -------------------------------------------------------------------------
     def bind(
-        self, policy: Any, overrides: dict[str, Any] | None = None, stage_end: int | None = None
+        self,
+        policy: Any,
+        overrides: dict[str, Any] | None = None,
+        stage_end: int | None = None,
+        *,
+        new_decoder: bool = False,
     ) -> None:
         """Targets ``policy.encoder``; applies this stage's ``overrides``; rebuilds the loss around the
         bound encoder (and decoder), carrying the critics over unless a latent-critic refit resets them;
