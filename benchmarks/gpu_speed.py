@@ -126,7 +126,7 @@ def train_speed(env, iters: int, rollout: int, device: torch.device) -> float:
 def refit_speed(env, pairs: int, batch: int, steps: int, device: torch.device) -> float:
     """Pairs/s of the decoder fit (``fit_decoder`` on a fresh flow decoder), batch x steps / s."""
     from gorl import decoders
-    from gorl.algos.fit import FitConfig, fit_decoder
+    from gorl.twotimescale import FitConfig, fit_decoder
 
     gen = torch.Generator(device=device).manual_seed(0)
     obs = torch.randn(pairs, env.obs_dim, generator=gen, device=device)

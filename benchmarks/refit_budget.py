@@ -21,9 +21,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from gorl.algos.schedule import refit
 from gorl.checkpoint import atomic_write_text
 from gorl.train import Trainer
+from gorl.twotimescale import TwoTimescale
 
 
 def _load(run: Path, threads: int, decoder: str | None) -> Trainer:
@@ -36,8 +36,9 @@ def _load(run: Path, threads: int, decoder: str | None) -> Trainer:
     trainer = Trainer.load(run, **changes)
     if trainer.schedule.decoder is None:
         raise SystemExit(f"{run} is a run without refits (schedule.decoder is None): give --decoder")
-    if trainer.schedule.data_from_best and trainer.best_encoder is not None:
-        trainer.policy.encoder.load_state_dict(trainer.best_encoder)
+    best = trainer.timescale.best_encoder
+    if trainer.schedule.data_from_best and best is not None:
+        trainer.policy.encoder.load_state_dict(best)
     return trainer
 
 
@@ -49,17 +50,12 @@ def _one(
     trainer = _load(run, threads, decoder)
     fit = trainer.schedule.fit.model_copy(update={"steps": steps, "lr": lr})
     sched = trainer.schedule.model_copy(update={"decoder_pairs": pairs, "fit": fit})
-    name, stage = sched.decoder, trainer.state.stage
-    policy, rec = refit(
-        sched,
-        trainer.learner,
-        trainer.policy,
-        stage + 1,
-        lambda: trainer.make_decoder(name),  # the Trainer's own: its options, on the run's device
-        stage_end=trainer.stage_ends[min(stage + 1, len(trainer.stage_ends) - 1)],
-        seed=fit_seed,
-        progress=False,
-    )
+    name, stage = sched.decoder, trainer.timescale.stage
+    # the Trainer's own decoder factory: its options, on the run's device
+    ts = TwoTimescale(sched, trainer.config.total_steps, lambda: trainer.make_decoder(name), fit_seed)
+    ts.stage, ts.phase = stage + 1, "refit"
+    policy, rec = ts.refit(trainer.learner, trainer.policy)
+    assert rec is not None
     trainer.policy = policy  # evaluated the way the Trainer evaluates after a refit
     return rec, trainer.eval_returns().mean().item()
 
@@ -81,7 +77,7 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
 
     probe = _load(args.run, args.threads, args.decoder)
-    stage = probe.state.stage
+    stage = probe.timescale.stage
     data_return = probe.eval_returns().mean().item()
     fit_lr = probe.schedule.fit.lr
     head = [

@@ -38,11 +38,11 @@ import torch  # noqa: E402
 import gorl.decoders as decoders  # noqa: E402
 import gorl.encoders as encoders  # noqa: E402
 from gorl.algos.evaluate import evaluate  # noqa: E402
-from gorl.algos.fit import FitConfig, fit_decoder  # noqa: E402
 from gorl.algos.sac import SACConfig, SACLatentOptimizer  # noqa: E402
 from gorl.checkpoint import atomic_write_text, seed_everything  # noqa: E402
 from gorl.composite import CompositePolicy  # noqa: E402
 from gorl.envs import make_env  # noqa: E402
+from gorl.twotimescale import FitConfig, fit_decoder  # noqa: E402
 
 ARMS = {
     "action": ("action", {}),

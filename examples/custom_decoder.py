@@ -30,6 +30,7 @@ class AffineGaussianDecoder(nn.Module):
     """a = mu(s) + sigma(s) * z, fitted by maximum likelihood of a under N(mu(s), sigma(s)^2)."""
 
     trainable = True
+    couples = False  # its loss has no use for the noise an action came from: refits draw independent pairs
 
     def __init__(self, *, obs_dim: int, action_dim: int, latent_dim: int, hidden: int = 64):
         super().__init__()
@@ -56,7 +57,7 @@ class AffineGaussianDecoder(nn.Module):
         mu, sigma = self._mu_sigma(obs)
         return mu + sigma * z
 
-    def loss(self, obs: torch.Tensor, action: torch.Tensor, generator=None) -> torch.Tensor:
+    def loss(self, obs: torch.Tensor, action: torch.Tensor, generator=None, noise=None) -> torch.Tensor:
         # exact: the decoder's output distribution for z ~ N(0, I) is N(mu, sigma^2); no z is drawn
         mu, sigma = self._mu_sigma(obs)
         return -torch.distributions.Normal(mu, sigma).log_prob(action).mean()

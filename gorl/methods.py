@@ -53,6 +53,8 @@ REGISTRY: Registry[Callable[[Scale], MethodSpec]] = Registry("method", "gorl.met
 ONE_STAGE: dict[str, Any] = {"decoder": None, "stage_fractions": [1.0], "stage_overrides": [{}]}
 # refits sized for a CPU: 16k pairs, 500 steps of 1,024 (the official: 4,096 episodes, 50k steps of 8,192)
 CPU_REFIT: dict[str, Any] = {"decoder_pairs": 16_384, "fit": {"steps": 500, "batch_size": 1024}}
+# the encoder's settings in GoRL(PPO)'s stages after the first refit, at cpu scale
+CPU_LATER_STAGES: dict[str, Any] = {"penalty_coef": 1e-3}
 # GoRL(SAC)'s refits fit longer and faster: a SAC policy is near-deterministic, and 500 steps at 3e-4 left
 # the flow underfitted (a refit kept 16-25% of a 441 return on cheetah-run; 8,000 steps at 1e-3 keep 84-87%,
 # as 20,000 at 3e-4 do: benchmarks/refit_budget.py, docs/sac.md). About 90 s per refit on one core.
@@ -128,21 +130,27 @@ def _dppo(scale: Scale) -> MethodSpec:
 
 
 def _gorl_ppo(decoder: str, scale: Scale) -> MethodSpec:
-    """GoRL(PPO): official clip 0.15 then 0.3 (FM) and penalty 5e-4 then 1e-3; the CPU preset keeps its
-    clip and takes the penalty schedule."""
+    """GoRL(PPO). Stage 0 is the method's Gaussian baseline, ``ppo`` at the same scale, setting for
+    setting (so a GoRL run and the ``ppo`` run of the same seed share their trajectory up to the first
+    refit, and their difference after it is what GoRL's later stages add); later stages take the
+    official later-stage settings: clip 0.3 (FM; diffusion 0.15) and penalty 1e-3 at paper scale, the
+    penalty alone at cpu scale (``docs/gorl.md`` has the measurements behind the cpu schedule)."""
+    base = _ppo(scale)
     schedule: dict[str, Any] = {"decoder": decoder}
-    diffusion = decoder == "diffusion"
     if scale == "paper":
-        clips = (0.15, 0.15) if diffusion else (0.15, 0.3)
-        schedule["stage_overrides"] = [
-            {"clip_epsilon": clips[0], "penalty_coef": 5e-4},
-            {"clip_epsilon": clips[1], "penalty_coef": 1e-3},
-        ]
+        later = {"clip_epsilon": 0.15 if decoder == "diffusion" else 0.3, "penalty_coef": 1e-3}
+        schedule["stage_overrides"] = [{}, later]
     else:
-        schedule |= CPU_REFIT | {"stage_overrides": [{"penalty_coef": 5e-4}, {"penalty_coef": 1e-3}]}
-    if diffusion:  # the official diffusion runs keep the encoder across stages
+        schedule |= CPU_REFIT | {"stage_overrides": [{}, CPU_LATER_STAGES]}
+    if decoder == "diffusion" and scale == "paper":  # the official diffusion runs keep the encoder
         schedule["reset_encoder"] = [False]
-    return MethodSpec("ppo", "paper" if scale == "paper" else "cpu", schedule=schedule)
+    return MethodSpec(
+        "ppo",
+        base.preset,
+        base.optimizer_overrides,
+        encoder_options=base.encoder_options,
+        schedule=schedule,
+    )
 
 
 def _gorl_sac(decoder: str, scale: Scale) -> MethodSpec:

@@ -6,7 +6,7 @@ bound map to finite values. The trainer never calls it: its decoder targets are 
 actions the rollout recorded, clipped to ``+-raw_action_clip`` (3 by default; the official code,
 ``bennidict23/GoRL`` ``configs/methods/gorl_fm.toml``, clips its pre-tanh targets to 3 too). ``unsquash``
 is for actions that exist only in env space, e.g. logged or demonstrated actions a user wants to fit a
-decoder on (``gorl.algos.fit.fit_decoder``).
+decoder on (``gorl.twotimescale.fit_decoder``).
 """
 
 from __future__ import annotations

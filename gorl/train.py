@@ -1,7 +1,9 @@
 """A GoRL run on disk: config, schedule, evaluation, metrics, checkpoints and resume.
 
 The Trainer resolves names (method, optimizer, encoder, decoders, env) through their registries and
-drives the stage loop through the ``LatentOptimizer`` protocol; it imports no algorithm.
+drives the loop through the ``LatentOptimizer`` protocol; it imports no algorithm. GoRL's method (the
+stage plan, the refit, its records) is ``gorl.twotimescale.TwoTimescale``: the Trainer asks it what comes
+next and keeps I/O, evaluation, checkpoints and stop handling.
 
 Run directory::
 
@@ -22,7 +24,6 @@ inspection and writes nothing into its directory.
 
 from __future__ import annotations
 
-import copy
 import time
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,6 @@ import gorl.encoders as encoders
 from gorl import loggers
 from gorl.algos.evaluate import evaluate
 from gorl.algos.guards import NonFiniteError
-from gorl.algos.schedule import ScheduleState, refit
 from gorl.checkpoint import (
     CheckpointError,
     atomic_write_json,
@@ -50,11 +50,11 @@ from gorl.decoders import snapshot
 from gorl.envs import make_env
 from gorl.interfaces.decoder import GenerativeDecoder
 from gorl.interfaces.optimizer import LatentOptimizer
+from gorl.interfaces.policy import ActingPolicy
 from gorl.run_dir import FORMAT, MetricsLog, read_run, write_config
 from gorl.stop import RunStopped, StopRequest
 from gorl.train_config import TrainConfig, resolve
-
-read_decoder_snapshot, build_decoder = snapshot.read, snapshot.build  # the names gorl 0.2 exported here
+from gorl.twotimescale import TwoTimescale
 
 
 class Trainer:
@@ -92,20 +92,22 @@ class Trainer:
             latent_dim=self.env.action_dim,
             **self.plan.encoder_options,
         )
-        self.policy = CompositePolicy(
+        self.policy: ActingPolicy = CompositePolicy(
             encoder,
             self._initial_decoder(),
             self.env.action_low.cpu(),
             self.env.action_high.cpu(),
         ).to(self.device)
+        self.decoder_name = self.schedule.initial_decoder  # the registry name of the policy's decoder
         self.learner: LatentOptimizer = algos.make(
             self.plan.optimizer_name, self.env, self.policy, self.plan.optimizer
         )
-        self.state = ScheduleState()
-        self.stage_ends = self.schedule.stage_ends(config.total_steps)
-        self.learner.bind(self.policy, self.schedule.at(self.schedule.stage_overrides, 0), self.stage_ends[0])
+        self.timescale = TwoTimescale(
+            self.schedule, config.total_steps, lambda: self.make_decoder(self.schedule.decoder), config.seed
+        )
+        self.timescale.bind(self.learner, self.policy)
         self.evals: list[dict[str, Any]] = []
-        self.best_encoder: dict[str, Any] | None = None  # the stage's best-evaluated encoder
+        self._fresh: tuple[int, dict[str, Any]] | None = None  # the refit's fresh episodes (stage, start)
         self.iterations = 0
         self.next_eval = config.eval_every
         self.last_checkpoint_steps = 0
@@ -188,29 +190,28 @@ class Trainer:
         """Runs stages to the end. ``self.wall`` counts training iterations only (collection and
         updates); ``self.total_wall`` counts everything (refits, evaluations, checkpoints too)."""
         t_start = self._t_start = time.perf_counter() - self.total_wall
-        while self.state.stage < len(self.stage_ends):
+        ts = self.timescale
+        while not ts.done:
             self._stop_if_asked()  # a stage's end: before its refit, which may take minutes
-            if self.state.phase == "refit":
+            if ts.phase == "refit":
                 self._refit()
-                self.state.phase = "encoder"
                 self.total_wall = time.perf_counter() - t_start
                 self._checkpoint()
-            end = self.stage_ends[self.state.stage]
+            end = ts.stage_end()
             while self.env_steps < end:
                 self._stop_if_asked()  # where a regular checkpoint would be: resume continues exactly
                 t0 = time.perf_counter()
                 metrics = self.learner.iterate()
                 self.wall += time.perf_counter() - t0
                 self.iterations += 1
-                self._log({"kind": "iteration", "stage": self.state.stage, **metrics})
+                self._log({"kind": "iteration", "stage": ts.stage, **metrics})
                 bar.update(self.env_steps - bar.n)
                 if self.env_steps >= min(self.next_eval, self.config.total_steps):
                     self._evaluate(bar)
                 self.total_wall = time.perf_counter() - t_start
                 if self.env_steps < end and self._checkpoint_due():
                     self._checkpoint()
-            self.state.stage += 1
-            self.state.phase = "refit"
+            ts.end_stage()
             self.total_wall = time.perf_counter() - t_start
             self._checkpoint()
 
@@ -222,37 +223,45 @@ class Trainer:
 
     def _position(self) -> tuple[int, int, str]:
         """Where the loop is: iterations (an evaluation follows its iteration), stage and phase."""
-        return self.iterations, self.state.stage, self.state.phase
+        return self.iterations, self.timescale.stage, self.timescale.phase
 
     def _checkpoint_due(self) -> bool:
         recent = self.env_steps - self.last_checkpoint_steps < self.config.checkpoint_every_steps
         return not recent and self.iterations % self.config.checkpoint_every == 0
 
     def _refit(self) -> None:
-        if self.schedule.decoder is None:
-            return
-        stage_evals = [r["return_mean"] for r in self.evals if r["stage"] == self.state.stage - 1]
-        if self.schedule.data_from_best and self.best_encoder is not None:
-            self.policy.encoder.load_state_dict(self.best_encoder)
-        self.policy, record = refit(
-            self.schedule,
-            self.learner,
-            self.policy,
-            self.state.stage,
-            lambda: self.make_decoder(self.schedule.decoder),
-            stage_end=self.stage_ends[self.state.stage],
-            seed=self.config.seed,
-            progress=self.config.progress,
+        """The decoder phase before the current stage (``TwoTimescale.refit``), its snapshot and record."""
+        self.policy, record = self.timescale.refit(
+            self.learner, self.policy, episodes=self.fresh_returns, progress=self.config.progress
         )
-        self.best_encoder = None
+        if record is None:  # nothing to fit: the stage goes on with the same decoder
+            return
+        self.decoder_name = str(self.schedule.decoder)
         self._write_decoder_snapshot()
-        # the refitted policy, evaluated as it starts its stage: how much a refit keeps of the policy
+        # the refitted policy on the run's own evaluation episodes, as its stage starts
         record["return_after_refit"] = self.eval_returns().mean().item()
-        if stage_evals:  # what the data came from: the stage's best (data_from_best) or its last evaluation
-            record["return_before_refit"] = (
-                max(stage_evals) if self.schedule.data_from_best else stage_evals[-1]
-            )
         self._log(record)
+
+    def fresh_returns(self, policy: ActingPolicy, deterministic: bool) -> torch.Tensor:
+        """Returns ``(schedule.fidelity_episodes,)`` of ``policy`` on the current refit's fresh episodes:
+        the same start states for every policy compared at one refit, other ones at the next refit (and
+        never the run's evaluation episodes)."""
+        stage = self.timescale.stage
+        if self._fresh is None or self._fresh[0] != stage:
+            env = make_env(
+                self.config.task,
+                self.schedule.fidelity_episodes,
+                backend=self.config.backend,
+                episode_length=self.eval_length,
+                seed=self.config.seed + 2_000_003 + 7919 * stage,
+                device=self.config.device,
+            )
+            self._fresh_env = env
+            self._fresh = (stage, env.env_state())
+        self._fresh_env.load_env_state(self._fresh[1])
+        return evaluate(
+            policy, self._fresh_env, self.learner.normalize, self.eval_length, deterministic=deterministic
+        )
 
     def _decoder_options(self, name: str) -> dict[str, Any]:
         """The options decoder ``name`` is built with (``decoder_options`` go to the decoder that is
@@ -287,14 +296,14 @@ class Trainer:
         name = self.schedule.decoder
         assert name is not None
         snapshot.write(
-            self.out / "decoders" / f"stage{self.state.stage}.pt",
+            self.out / "decoders" / f"stage{self.timescale.stage}.pt",
             self.policy.decoder,
             name,
             self._decoder_options(name),
             task=self.config.task,
             method=self.config.method,
             seed=self.config.seed,
-            stage=self.state.stage,
+            stage=self.timescale.stage,
             env_steps=self.env_steps,
         )
 
@@ -309,15 +318,13 @@ class Trainer:
         mean, std = returns.mean().item(), returns.std(unbiased=False).item()
         rec = {
             "kind": "eval",
-            "stage": self.state.stage,
+            "stage": self.timescale.stage,
             "env_steps": self.env_steps,
             "return_mean": mean,
             "return_std": std,
             "episodes": int(returns.numel()),
         }
-        stage_evals = [r for r in self.evals if r["stage"] == self.state.stage]
-        if not stage_evals or mean > max(r["return_mean"] for r in stage_evals):
-            self.best_encoder = copy.deepcopy(self.policy.encoder.state_dict())
+        self.timescale.observe(self.policy, mean)
         self.evals.append(rec)
         self._log(rec)
         bar.set_postfix(ret=f"{mean:.1f}", sps=f"{self.env_steps / max(self.wall, 1e-9):.0f}")
@@ -334,11 +341,10 @@ class Trainer:
     def _checkpoint(self) -> None:
         state = {
             "format": FORMAT,
-            "schedule_state": self.state.to_dict(),
-            "decoder_name": type(self.policy.decoder).__name__,
+            "schedule_state": self.timescale.state_dict(),
+            "decoder_name": self.decoder_name,
             "encoder": self.policy.encoder.state_dict(),
             "decoder": self.policy.decoder.state_dict(),
-            "best_encoder": self.best_encoder,
             "optimizer": self.learner.state_dict(),
             "rng": rng_state(),
             "evals": self.evals,
@@ -354,20 +360,19 @@ class Trainer:
 
     def _restore(self, ckpt: dict[str, Any]) -> None:
         """Puts the checkpoint's state into this Trainer (memory only: writes no file)."""
-        self.state = ScheduleState(**ckpt["schedule_state"])
-        if ckpt["decoder_name"] != type(self.policy.decoder).__name__:
-            if self.schedule.decoder is None:
+        self.timescale.load_state_dict(ckpt["schedule_state"])
+        if ckpt["decoder_name"] != self.decoder_name:
+            if ckpt["decoder_name"] != self.schedule.decoder:
                 raise CheckpointError(
-                    f"checkpoint holds a {ckpt['decoder_name']} decoder but the method has none"
+                    f"checkpoint holds a {ckpt['decoder_name']!r} decoder but this run's schedule has "
+                    f"{self.decoder_name!r} and fits {self.schedule.decoder!r}"
                 )
             self.policy = self.policy.with_decoder(self.make_decoder(self.schedule.decoder))
+            self.decoder_name = ckpt["decoder_name"]
         self.policy.encoder.load_state_dict(ckpt["encoder"])
         self.policy.decoder.load_state_dict(ckpt["decoder"])
-        stage = min(self.state.stage, len(self.stage_ends) - 1)
-        overrides = self.schedule.at(self.schedule.stage_overrides, stage)
-        self.learner.bind(self.policy, overrides, self.stage_ends[stage])  # freezes the decoder again
+        self.timescale.bind(self.learner, self.policy)  # freezes the decoder again
         self.learner.load_state_dict(ckpt["optimizer"])
-        self.best_encoder = ckpt["best_encoder"]
         self.evals, self.next_eval, self.wall = ckpt["evals"], ckpt["next_eval"], ckpt["wall"]
         self.iterations, self.total_wall = ckpt["iterations"], ckpt["total_wall"]
         self.metrics.size = ckpt["metrics_bytes"]

@@ -19,8 +19,8 @@ import gorl.decoders as decoders
 import gorl.encoders as encoders
 from gorl import methods
 from gorl.algos import registry
-from gorl.algos.schedule import ScheduleConfig
 from gorl.config import Config
+from gorl.twotimescale import ScheduleConfig
 
 RENAMED = {"ppo_preset": "optimizer_preset", "ppo": "optimizer"}
 

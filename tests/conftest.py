@@ -31,7 +31,7 @@ def kill_and_resume(config, out, monkeypatch, *, kill_at, nth):
     """Runs ``config`` in ``out`` until it dies inside its ``nth`` iteration (``kill_at="iteration"``)
     or ``nth`` decoder fit (``"refit"``), then resumes it in a fresh Trainer from a scrambled RNG state;
     returns the resumed run's summary."""
-    import gorl.algos.schedule as schedule_mod
+    import gorl.twotimescale.schedule as schedule_mod
     from gorl.train import Trainer
 
     trainer = Trainer(config, out)

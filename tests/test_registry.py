@@ -33,6 +33,7 @@ def test_register_make_and_remove_a_user_decoder():
     @D.register("test-affine")
     class Affine(nn.Module):
         trainable = True
+        couples = False
 
         def __init__(self, *, obs_dim, action_dim, latent_dim):
             super().__init__()

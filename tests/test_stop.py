@@ -8,7 +8,7 @@ import signal
 import pytest
 import torch
 
-import gorl.algos.schedule as schedule_mod
+import gorl.twotimescale.schedule as schedule_mod
 from gorl.checkpoint import load_checkpoint
 from gorl.cli import main
 from gorl.stop import RunStopped, StopRequest

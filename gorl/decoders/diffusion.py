@@ -52,6 +52,7 @@ class DiffusionDecoder(nn.Module):
     """Epsilon-prediction DDPM with a cosine schedule, decoded by deterministic DDIM from z."""
 
     trainable = True
+    couples = True
     alpha_bars: Tensor  # (T + 1,) the cosine schedule, a non-persistent buffer
 
     def __init__(self, *, obs_dim: int, action_dim: int, latent_dim: int | None = None, **options: object):
@@ -84,14 +85,24 @@ class DiffusionDecoder(nn.Module):
             x = ddim_step(x, self.eps(x, tt, o), ab[t], ab[t_prev], self.config.clip_x0)
         return x.reshape(*batch, self.action_dim)
 
-    def loss(self, obs: Tensor, action: Tensor, generator: Generator | None = None) -> Tensor:
-        """DDPM loss ``mean ||eps_net(x_t, t, s) - eps||^2`` over ``pairs_per_sample`` draws per pair."""
+    def loss(
+        self, obs: Tensor, action: Tensor, generator: Generator | None = None, noise: Tensor | None = None
+    ) -> Tensor:
+        """DDPM loss ``mean ||eps_net(x_t, t, s) - eps||^2`` over ``pairs_per_sample`` draws per pair.
+
+        ``noise (*B, D)``: the noise each action is paired with (coupled pairs: the standardised latent
+        that produced it, so that DDIM from ``x_T = noise`` retraces the pair); None draws it independently.
+        """
         check_pair(obs, self.obs_dim, action, "action", "action_dim", self.action_dim)
         p = self.config.pairs_per_sample
         a = action.reshape(-1, self.action_dim).repeat(p, 1)
         o = obs.reshape(-1, self.obs_dim).repeat(p, 1)
         t = draw_int(1, self.config.train_timesteps + 1, (a.shape[0],), a, generator)
-        eps = draw_normal(tuple(a.shape), a, generator)
+        if noise is None:
+            eps = draw_normal(tuple(a.shape), a, generator)
+        else:
+            check_pair(obs, self.obs_dim, noise, "noise", "latent_dim", self.latent_dim)
+            eps = noise.reshape(-1, self.latent_dim).repeat(p, 1)
         x_t = q_sample(a, eps, self.alpha_bars.to(a.dtype)[t])
         return mse(self.eps(x_t, t, o), eps)
 

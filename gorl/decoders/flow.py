@@ -122,6 +122,7 @@ class FlowDecoder(nn.Module):
     """Conditional flow matching, OT path, Euler sampling from z at t = 1 to the action at t = 0."""
 
     trainable = True
+    couples = True
 
     def __init__(self, *, obs_dim: int, action_dim: int, latent_dim: int | None = None, **options: object):
         super().__init__()
@@ -150,13 +151,23 @@ class FlowDecoder(nn.Module):
         )
         return x0.reshape(*batch, self.action_dim)
 
-    def loss(self, obs: Tensor, action: Tensor, generator: Generator | None = None) -> Tensor:
-        """CFM loss ``mean ||v(x_t, t, s) - (eps - a)||^2``, ``pairs_per_sample`` draws per pair; a scalar."""
+    def loss(
+        self, obs: Tensor, action: Tensor, generator: Generator | None = None, noise: Tensor | None = None
+    ) -> Tensor:
+        """CFM loss ``mean ||v(x_t, t, s) - (eps - a)||^2``, ``pairs_per_sample`` draws per pair; a scalar.
+
+        ``noise (*B, D)``: the path's end at t = 1 for each pair (coupled pairs: the standardised latent
+        that produced the action); None draws ``eps ~ N(0, I)`` independently of the action.
+        """
         check_pair(obs, self.obs_dim, action, "action", "action_dim", self.action_dim)
         p = self.config.pairs_per_sample
         a = action.reshape(-1, self.action_dim).repeat(p, 1)
         o = obs.reshape(-1, self.obs_dim).repeat(p, 1)
-        eps = draw_normal(tuple(a.shape), a, generator)
+        if noise is None:
+            eps = draw_normal(tuple(a.shape), a, generator)
+        else:
+            check_pair(obs, self.obs_dim, noise, "noise", "latent_dim", self.latent_dim)
+            eps = noise.reshape(-1, self.latent_dim).repeat(p, 1)
         t = draw_uniform((a.shape[0],), a, generator)
         x_t, target = ot_path(a, eps, t)
         return mse(self.net(x_t, t, o), target)

@@ -24,6 +24,7 @@ class IdentityDecoder(nn.Module):
     """``decode(obs, z) = z``; no parameters, ``trainable = False``."""
 
     trainable = False
+    couples = True  # nothing to fit: any pairing is reproduced exactly
 
     def __init__(self, *, obs_dim: int, action_dim: int, latent_dim: int | None = None, **options: object):
         super().__init__()
@@ -46,7 +47,9 @@ class IdentityDecoder(nn.Module):
             )
         return z
 
-    def loss(self, obs: Tensor, action: Tensor, generator: Generator | None = None) -> Tensor:
+    def loss(
+        self, obs: Tensor, action: Tensor, generator: Generator | None = None, noise: Tensor | None = None
+    ) -> Tensor:
         """Zero: there is nothing to fit."""
         return torch.zeros((), dtype=action.dtype, device=action.device)
 

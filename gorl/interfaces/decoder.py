@@ -15,6 +15,12 @@ Contract (checked by ``gorl.testing.check_decoder``):
 * ``loss(obs, action)``: obs ``(*B, obs_dim)``, action ``(*B, action_dim)`` (unsquashed) -> a scalar,
   the likelihood-free generative objective. The decoder draws its own z ~ N(0, I) (and times, noise)
   from ``torch``'s global generator or the one passed; it never sees the encoder.
+* ``loss(obs, action, generator, noise)``: with ``noise (*B, latent_dim)`` given, the decoder pairs
+  each action with that noise instead of drawing its own (coupled pairs: the noise is the standardised
+  latent ``(z - mu(s)) / sigma(s)`` that produced the action, still N(0, I) in distribution); only
+  decoders whose ``couples`` trait is True accept it.
+* ``couples``: a trait. True when ``loss`` accepts ``noise`` and ``decode(obs, noise)`` is then trained
+  to reproduce the action it was paired with (flow and diffusion); False otherwise.
 * ``trainable``: a trait. ``False`` for decoders with no parameters to fit (identity); the schedule then
   skips the decoder phase and the conformance suite skips the gradient check.
 * ``reset_parameters()``: re-initialise before a refit (the official code refits from scratch).
@@ -38,13 +44,17 @@ class GenerativeDecoder(ModuleLike, Protocol):
     latent_dim: int
     action_dim: int
     trainable: bool
+    couples: bool
 
     def decode(self, obs: Tensor, z: Tensor) -> Tensor:
         """Maps ``(obs (*B, obs_dim), z (*B, latent_dim))`` to an unsquashed action ``(*B, action_dim)``."""
         ...
 
-    def loss(self, obs: Tensor, action: Tensor, generator: Generator | None = None) -> Tensor:
-        """The generative objective on pairs ``(obs (*B, obs_dim), action (*B, action_dim))``; a scalar."""
+    def loss(
+        self, obs: Tensor, action: Tensor, generator: Generator | None = None, noise: Tensor | None = None
+    ) -> Tensor:
+        """The generative objective on pairs ``(obs (*B, obs_dim), action (*B, action_dim))``; a scalar.
+        ``noise (*B, latent_dim)`` pairs each action with its noise (``couples`` decoders only)."""
         ...
 
     def reset_parameters(self) -> None:

@@ -1,7 +1,8 @@
 """A run that trains in seconds: ``TrainConfig`` fields for smoke tests of plug-ins and of gorl itself.
 
 4 envs x 20 steps (two GAE segments of 10) = 80 env steps per iteration, 50-step cheetah-run episodes,
-640 env steps (GoRL: 4 stages, 3 refits of 20 fit steps on 256 pairs, a 2x16 decoder), evaluation every
+640 env steps (GoRL: 4 stages, 3 refits of 20 fit steps on 256 pairs, a 2x16 decoder, fidelity on 8
+held-out states and 2 fresh episodes), evaluation every
 320 steps on 2 episodes, a checkpoint every iteration. For the methods on the PPO engine (``ppo``,
 ``gorl-*``, ``fpo``, ``dppo``)::
 
@@ -26,6 +27,9 @@ TINY_REFITS: dict[str, Any] = {
     "decoder_pairs": 256,
     "fit": {"steps": 20, "batch_size": 64, "eval_every": 10},
     "decoder_options": {"hidden": [16, 16]},
+    "fidelity_states": 8,
+    "fidelity_samples": 16,
+    "fidelity_episodes": 2,
 }
 
 

@@ -3,8 +3,8 @@ from pydantic import ValidationError
 
 from gorl import methods
 from gorl.algos.ppo import PPOConfig, preset
-from gorl.algos.schedule import ScheduleConfig
 from gorl.registry import RegistryError
+from gorl.twotimescale import ScheduleConfig
 
 
 def test_ppo_defaults_are_the_official_iteration():
@@ -64,7 +64,8 @@ def test_methods_by_name():
     assert methods.get("ppo", "paper").preset == "playground" and methods.get("ppo").preset == "cpu"
     assert methods.get("gorl-fm").schedule["decoder"] == "flow"
     assert methods.get("gorl-flow").schedule["decoder"] == "flow"
-    assert methods.get("gorl-diff").schedule["reset_encoder"] == [False]
+    assert methods.get("gorl-diff", "paper").schedule["reset_encoder"] == [False]  # the official diffusion
+    assert "reset_encoder" not in methods.get("gorl-diff").schedule  # cpu: reset, as coupled pairs need
     assert methods.get("gorl-sac-fm").optimizer == "sac"
     assert methods.get("gorl-sac-diff").schedule["decoder"] == "diffusion"
     assert {"ppo", "sac", "gorl-fm", "gorl-diff", "gorl-sac-fm", "gorl-sac-diff"} <= set(methods.names())
@@ -85,9 +86,9 @@ def test_cpu_ppo_and_sac_settings_and_a_runs_options_override_the_methods():
     mine = resolve(TrainConfig(method="ppo", encoder={"hidden": [64, 64], "init": "default"}))
     assert mine.encoder_options["hidden"] == [64, 64] and mine.encoder_options["init"] == "default"
     assert mine.encoder_options["init_head_gain"] == 1.0  # the method's, where the run says nothing
-    fm = resolve(TrainConfig(method="gorl-fm"))  # GoRL's encoder keeps PyTorch's init and the prior
-    assert fm.encoder_options["init"] == "default" and fm.encoder_options["init_head_gain"] == 0.0
-    assert fm.optimizer.critic_init == "default" and fm.optimizer.adam_eps == 1e-8
+    fm = resolve(TrainConfig(method="gorl-fm"))  # GoRL's stage 0 is ppo, setting for setting
+    assert fm.encoder_options == plan.encoder_options
+    assert fm.optimizer == plan.optimizer
     for method in ("sac", "gorl-sac-fm"):  # SAC's actor: TorchRL's SAC recipe network
         sac = resolve(TrainConfig(method=method))
         assert sac.encoder_options["hidden"] == [256, 256] and sac.encoder_options["activation"] == "relu"

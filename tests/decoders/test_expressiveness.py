@@ -14,8 +14,8 @@ from tensordict import TensorDict
 
 import gorl.decoders as D
 import gorl.encoders as E
-from gorl.algos.fit import FitConfig, fit_decoder
 from gorl.composite import CompositePolicy
+from gorl.twotimescale import FitConfig, fit_decoder
 
 N_TRAIN, N_TEST = 2048, 2000
 

@@ -11,6 +11,7 @@ from gorl.testing import check_decoder, check_latent_policy
 
 class _Base(nn.Module):
     trainable = True
+    couples = False
 
     def __init__(self, *, obs_dim, action_dim, latent_dim):
         super().__init__()

@@ -9,13 +9,15 @@ import torch
 from torch import nn
 
 import gorl.decoders as D
-from gorl.algos.fit import FitConfig, fit_decoder
+from gorl.twotimescale import FitConfig, fit_decoder
 
 
 class ScalarDecoder(nn.Module):
     """Test double: one parameter w, ``loss = mean((w - action)^2)``, no noise; call ``nan_at`` gives NaN."""
 
     trainable = True
+
+    couples = False
 
     def __init__(self, nan_at: int | None = None):
         super().__init__()

@@ -1,8 +1,9 @@
 """Supervised fitting of a generative decoder on (observation, unsquashed action) pairs.
 
 ``fit_decoder(decoder, obs, actions, FitConfig())`` runs Adam on ``decoder.loss`` over shuffled
-minibatches, evaluates a held-out split every ``eval_every`` steps (with the same noise draws each time,
-so evaluations compare like with like), and restores the best-by-validation weights at the end, as the
+minibatches (with ``noise=``, each action keeps the noise it is paired with: coupled pairs), evaluates a
+held-out split every ``eval_every`` steps (with the same noise draws each time, so evaluations compare
+like with like), and restores the best-by-validation weights at the end, as the
 official code picks its decoder checkpoint by validation loss. It returns a ``FitReport``.
 """
 
@@ -92,18 +93,30 @@ def _split(n: int, val_fraction: float, generator: torch.Generator) -> tuple[Ten
 
 
 @torch.no_grad()
-def _val_loss(decoder: GenerativeDecoder, obs: Tensor, actions: Tensor, batch: int, seed: int) -> float:
-    """Pair-weighted mean loss over ``obs``/``actions`` in chunks, with fixed noise from ``seed``."""
-    gen = torch.Generator().manual_seed(seed)
+def _val_loss(
+    decoder: GenerativeDecoder, obs: Tensor, actions: Tensor, noise: Tensor | None, batch: int, seed: int
+) -> float:
+    """Pair-weighted mean loss over ``obs``/``actions`` in chunks, with fixed draws from ``seed``."""
+    gen = torch.Generator(device=obs.device).manual_seed(seed)
     total, n = 0.0, obs.shape[0]
     for i in range(0, n, batch):
-        chunk = decoder.loss(obs[i : i + batch], actions[i : i + batch], generator=gen)
+        kw = {} if noise is None else {"noise": noise[i : i + batch]}
+        chunk = decoder.loss(obs[i : i + batch], actions[i : i + batch], generator=gen, **kw)
         total += float(chunk) * min(batch, n - i)
     return total / n
 
 
-def fit_decoder(decoder: GenerativeDecoder, obs: Tensor, actions: Tensor, config: FitConfig) -> FitReport:
+def fit_decoder(
+    decoder: GenerativeDecoder,
+    obs: Tensor,
+    actions: Tensor,
+    config: FitConfig,
+    noise: Tensor | None = None,
+) -> FitReport:
     """Fits ``decoder`` on pairs ``obs (N, obs_dim)``, ``actions (N, action_dim)`` (unsquashed).
+
+    ``noise (N, latent_dim)``: coupled pairs, each action trained against its own noise (the decoder's
+    ``couples`` trait must be True); None: the decoder draws independent noise.
 
     Returns at once with an empty report when ``decoder.trainable`` is False. Otherwise trains in place
     and leaves the best-by-validation weights loaded (the final weights when validation is off).
@@ -129,12 +142,24 @@ def fit_decoder(decoder: GenerativeDecoder, obs: Tensor, actions: Tensor, config
         )
     if obs.shape[0] == 0:
         raise ValueError("fit_decoder got no pairs")
+    if noise is not None:
+        if not decoder.couples:
+            raise ValueError(
+                f"{type(decoder).__name__} does not couple (its couples trait is False): fit it on "
+                "independent pairs (noise=None, schedule.pairing='independent')"
+            )
+        if noise.shape != (obs.shape[0], decoder.latent_dim):
+            raise ValueError(
+                f"noise has shape {tuple(noise.shape)}, expected ({obs.shape[0]}, {decoder.latent_dim})"
+            )
     module: torch.nn.Module = decoder  # type: ignore[assignment]
     gen = torch.Generator().manual_seed(config.seed)
     train_idx, val_idx = _split(obs.shape[0], config.val_fraction, gen)
     device = obs.device
     obs_tr, act_tr = obs[train_idx.to(device)], actions[train_idx.to(device)]
     obs_va, act_va = obs[val_idx.to(device)], actions[val_idx.to(device)]
+    noise_tr = None if noise is None else noise[train_idx.to(device)]
+    noise_va = None if noise is None else noise[val_idx.to(device)]
     n_train = obs_tr.shape[0]
     batch = min(config.batch_size, n_train)
     per_epoch = math.ceil(n_train / batch)
@@ -156,7 +181,8 @@ def fit_decoder(decoder: GenerativeDecoder, obs: Tensor, actions: Tensor, config
             if pos == 0:
                 perm = torch.randperm(n_train, generator=gen).to(device)
             idx = perm[pos : pos + batch]
-            loss = decoder.loss(obs_tr[idx], act_tr[idx], generator=noise_gen)
+            kw = {} if noise_tr is None else {"noise": noise_tr[idx]}  # a non-coupling loss needs no noise=
+            loss = decoder.loss(obs_tr[idx], act_tr[idx], generator=noise_gen, **kw)
             value = float(loss.detach())
             if not math.isfinite(value):
                 raise RuntimeError(
@@ -170,7 +196,7 @@ def fit_decoder(decoder: GenerativeDecoder, obs: Tensor, actions: Tensor, config
             opt.step()
             report.train_losses.append(value)
             if use_val and (step % config.eval_every == 0 or step == total):
-                val = _val_loss(decoder, obs_va, act_va, batch, val_seed)
+                val = _val_loss(decoder, obs_va, act_va, noise_va, batch, val_seed)
                 report.val_steps.append(step)
                 report.val_losses.append(val)
                 if math.isfinite(val) and not val >= report.best_val_loss:  # best starts as NaN

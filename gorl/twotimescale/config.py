@@ -1,28 +1,18 @@
-"""The GoRL two-timescale schedule: stages, and the decoder refit between them.
+"""``ScheduleConfig``: GoRL's stages, its refits and their data, as one validated config.
 
-Stage 0 trains the encoder with the initial decoder: the identity, or a decoder snapshot that another
-run's refit wrote (``initial_decoder_from``; the decoder-stage study). Each later stage first refits the
-decoder on fresh on-policy pairs from the current policy, with z ~ N(0, I) drawn by the decoder's own loss
-(never from the encoder), then resets the encoder to the prior and trains it again with the new decoder
-frozen.
 Stages end at fractions of the env-step budget (default 1/3, 1/3, 1/6, 1/6: the official 60/60/30/30M
-of 180M). The schedule is a resumable state machine: ``ScheduleState`` says where it is. ``refit``
-is the decoder phase; it talks to the optimiser and the policy through their interfaces only.
+of 180M). Stage 0 trains the encoder with the initial decoder (the identity, or a snapshot); each later
+stage starts with a refit (``gorl.twotimescale.schedule``).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
 from pydantic import Field, model_validator
 
-from gorl.algos.fit import FitConfig, fit_decoder
 from gorl.config import Config
-from gorl.interfaces.decoder import GenerativeDecoder
-from gorl.interfaces.optimizer import LatentOptimizer
+from gorl.twotimescale.fit import FitConfig
 
 
 def _no_overrides() -> list[dict[str, Any]]:
@@ -64,6 +54,35 @@ class ScheduleConfig(Config):
         description="optimizer config overrides at stage k (last value repeats); only fields the optimizer "
         "marks mutable (methods set them: official FM clip 0.15 then 0.3, penalty 5e-4 then 1e-3)",
     )
+    pairing: Literal["independent", "coupled"] = Field(
+        "independent",
+        description="independent: each action with fresh noise drawn by the decoder's loss (the paper); "
+        "coupled: each action with the standardised latent (z - mu(s)) / sigma(s) that produced it, still "
+        "N(0, I) in distribution (needs a decoder whose couples trait is True; docs/gorl.md)",
+    )
+    actions_per_state: int = Field(
+        1,
+        ge=1,
+        le=256,
+        description="actions drawn from the data policy (encoder and old decoder, no env step) at each "
+        "refit state; 1 with independent pairs: the actions the rollout took",
+    )
+    raw_action_clip: float = Field(
+        3.0, gt=0.0, description="decoder targets: unsquashed actions clipped to +-this (official 3)"
+    )
+    fidelity_states: int = Field(
+        64,
+        ge=0,
+        description="refit states held out of the fit, on which the refitted policy is compared with the "
+        "data policy (mean error, spread ratio, energy distance); 0: no comparison",
+    )
+    fidelity_samples: int = Field(256, ge=2, description="actions per held-out state for the comparison")
+    fidelity_episodes: int = Field(
+        16,
+        ge=0,
+        description="fresh episodes on which the data policy and the refitted policy are both run, "
+        "deterministic and stochastic, at every refit; 0: none",
+    )
     data_from_best: bool = Field(
         True,
         description="collect refit data with the stage's best-evaluated encoder (the official code restarts "
@@ -102,55 +121,3 @@ class ScheduleConfig(Config):
             ends.append(round(acc * total_steps))
         ends[-1] = total_steps
         return ends
-
-
-@dataclass
-class ScheduleState:
-    """Where a run is: the stage and whether its decoder refit is still due."""
-
-    stage: int = 0
-    phase: Literal["refit", "encoder"] = "encoder"
-
-    def to_dict(self) -> dict[str, Any]:
-        """Plain dict for checkpoints."""
-        return asdict(self)
-
-
-def refit(
-    schedule: ScheduleConfig,
-    learner: LatentOptimizer,
-    policy: Any,
-    stage: int,
-    new_decoder: Callable[[], GenerativeDecoder],
-    *,
-    stage_end: int,
-    seed: int,
-    progress: bool,
-) -> tuple[Any, dict[str, Any]]:
-    """The decoder phase before ``stage``: fit a decoder on fresh on-policy pairs, pair it, rebind.
-
-    ``policy`` is the composite the learner is bound to (its encoder is the one to collect with). The
-    decoder is fitted on ``(normalised obs, raw action)`` pairs with z ~ N(0, I) drawn by its own loss
-    (never the encoder's). Returns the new composite (bound to ``learner`` with the stage's overrides,
-    the encoder reset to the prior where the schedule says so) and a log record.
-    """
-    t0 = time.perf_counter()
-    assert schedule.decoder is not None
-    obs, act = learner.decoder_data(schedule.decoder_pairs)
-    # reinit_decoder off: keep refining the decoder fitted at stage 1
-    decoder = policy.decoder if stage > 1 and not schedule.reinit_decoder else new_decoder()
-    decoder.requires_grad_(True)
-    fit_cfg = schedule.fit.model_copy(update={"seed": seed * 1000 + stage, "progress": progress})
-    report = fit_decoder(decoder, obs, act, fit_cfg)
-    policy = policy.with_decoder(decoder)
-    if schedule.at(schedule.reset_encoder, stage):
-        policy.encoder.reset_to_prior()
-    learner.bind(policy, schedule.at(schedule.stage_overrides, stage), stage_end, new_decoder=True)
-    record = {
-        "kind": "refit",
-        "stage": stage,
-        "pairs": int(obs.shape[0]),
-        "seconds": time.perf_counter() - t0,
-        **report.summary(),
-    }
-    return policy, record

@@ -1,0 +1,158 @@
+"""How faithfully a decoder refit reproduces the policy its data came from, per refit setting.
+
+For each task, trains (or reuses) a Gaussian ``ppo`` run to ``--steps`` env steps: GoRL's stage 0 is that
+run, setting for setting, so its policy is what GoRL's first refit sees. Then, for each variant (decoder x
+pairing x actions per state x fit steps x lr), it fits a fresh decoder on refit data drawn from that
+policy exactly as ``gorl.twotimescale.TwoTimescale`` does, pairs it with the prior encoder, and measures on
+held-out states (``gorl.twotimescale.fidelity``: mean error, spread ratio and deterministic-action error
+in units of the data policy's spread, energy distance) and on the same ``--episodes`` fresh episodes the
+deterministic return of both policies. Nothing in the run directory is written.
+
+    python benchmarks/refit_fidelity.py --tasks cheetah-run walker-walk --steps 100352 \\
+        --decoders flow diffusion --pairing independent coupled --actions-per-state 1 4 \\
+        --fit-steps 500 2000 --lr 3e-4 1e-3 --out benchmarks/results/refit_fidelity.md
+
+Prints a table and writes it to ``--out`` (Markdown) as rows arrive.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from gorl.checkpoint import atomic_write_text
+from gorl.train import Trainer
+from gorl.train_config import TrainConfig
+from gorl.twotimescale import FitConfig, ScheduleConfig, TwoTimescale
+
+
+def base_run(task: str, steps: int, seed: int, root: Path, threads: int) -> Path:
+    """A finished ``ppo`` run of ``task`` at ``steps`` env steps in ``root`` (trained once, then reused)."""
+    out = root / f"{task}-ppo-s{seed}-{steps}"
+    if not (out / "summary.json").exists():
+        cfg = TrainConfig(
+            task=task, method="ppo", total_steps=steps, seed=seed, progress=False, plot=False, threads=threads
+        )
+        Trainer(cfg, out).run()
+    return out
+
+
+def variant(
+    run: Path,
+    threads: int,
+    decoder: str,
+    pairing: str,
+    k: int,
+    steps: int,
+    lr: float,
+    batch: int,
+    pairs: int,
+    fidelity_states: int,
+    episodes: int,
+    seed: int,
+) -> dict[str, Any]:
+    """One refit of the run's final policy with these settings; its record (fidelity and returns)."""
+    trainer = Trainer.load(run, progress=False, threads=threads)
+    sched = ScheduleConfig(
+        decoder=decoder,
+        decoder_pairs=pairs,
+        pairing=pairing,  # type: ignore[arg-type]
+        actions_per_state=k,
+        fit=FitConfig(steps=steps, lr=lr, batch_size=batch, progress=False),
+        fidelity_states=fidelity_states,
+        fidelity_episodes=episodes,
+        data_from_best=False,  # the run's last policy: a one-stage run has no stage to pick from
+    )
+    trainer.schedule = sched
+    trainer.decoder_name = "identity"
+    ts = TwoTimescale(sched, trainer.config.total_steps * 2, lambda: trainer.make_decoder(decoder), seed)
+    ts.stage, ts.phase = 1, "refit"
+    trainer.timescale = ts
+    torch.manual_seed(seed)
+    _, record = ts.refit(trainer.learner, trainer.policy, episodes=trainer.fresh_returns)
+    assert record is not None
+    return record
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--tasks", nargs="+", default=["cheetah-run", "walker-walk"])
+    ap.add_argument("--steps", type=int, default=100_352, help="env steps of the ppo run (the data policy)")
+    ap.add_argument("--run-seed", type=int, default=0)
+    ap.add_argument("--decoders", nargs="+", default=["flow", "diffusion"])
+    ap.add_argument("--pairing", nargs="+", default=["independent", "coupled"])
+    ap.add_argument("--actions-per-state", type=int, nargs="+", default=[1])
+    ap.add_argument("--fit-steps", type=int, nargs="+", default=[500, 2000])
+    ap.add_argument("--lr", type=float, nargs="+", default=[3e-4])
+    ap.add_argument("--batch", type=int, default=1024)
+    ap.add_argument("--pairs", type=int, default=16_384)
+    ap.add_argument("--fidelity-states", type=int, default=64)
+    ap.add_argument("--episodes", type=int, default=16, help="fresh episodes for both policies' returns")
+    ap.add_argument("--fit-seeds", type=int, nargs="+", default=[0])
+    ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--root", type=Path, default=Path("runs/refit_fidelity"), help="where the ppo runs go")
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/refit_fidelity.md"))
+    args = ap.parse_args(argv)
+    command = " ".join(["python benchmarks/refit_fidelity.py", *(sys.argv[1:] if argv is None else argv)])
+    torch.set_num_threads(args.threads)
+    head = [
+        "# Refit fidelity",
+        "",
+        f"Data policy: `ppo` (GoRL's stage 0) after {args.steps:,} env steps, seed {args.run_seed}. Refit: "
+        f"{args.pairs:,} pairs, fit batch {args.batch}; fidelity on {args.fidelity_states} held-out refit "
+        f"states x 256 actions, in units of the data policy's spread; returns: deterministic, the same "
+        f"{args.episodes} fresh full episodes for both policies. `{command}`"
+        f"; load average at start {os.getloadavg()[0]:.1f} (2 cores).",
+        "",
+        "| task | decoder | pairing | actions/state | fit steps | lr | seed | mean err | worst dim "
+        "| spread | det err | energy | data return | refit return | kept | fit s |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    print("\n".join(head), flush=True)
+    rows: list[str] = []
+    for task in args.tasks:
+        run = base_run(task, args.steps, args.run_seed, args.root, args.threads)
+        grid = itertools.product(
+            args.decoders, args.pairing, args.actions_per_state, args.fit_steps, args.lr, args.fit_seeds
+        )
+        for decoder, pairing, k, steps, lr, seed in grid:
+            t0 = time.perf_counter()
+            r = variant(
+                run,
+                args.threads,
+                decoder,
+                pairing,
+                k,
+                steps,
+                lr,
+                args.batch,
+                args.pairs,
+                args.fidelity_states,
+                args.episodes,
+                seed,
+            )
+            kept = r.get("return_kept_det", float("nan"))
+            row = (
+                f"| {task} | {decoder} | {pairing} | {k} | {steps:,} | {lr:g} | {seed} "
+                f"| {r['fidelity_mean_error']:.3f} | {r['fidelity_mean_error_worst_dim']:.3f} "
+                f"| {r['fidelity_spread_ratio']:.2f} | {r['fidelity_det_error']:.3f} "
+                f"| {r['fidelity_energy_distance']:.3f} | {r.get('return_data_det', float('nan')):.1f} "
+                f"| {r.get('return_refit_det', float('nan')):.1f} | {kept:.2f} | {r['fit_wall_time']:.0f} |"
+            )
+            rows.append(row)
+            print(row, f"({time.perf_counter() - t0:.0f} s in all)", flush=True)
+            args.out.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(args.out, "\n".join(head + rows) + "\n")
+    print(f"table: {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
