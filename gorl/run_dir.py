@@ -15,7 +15,7 @@ from gorl import loggers
 from gorl.checkpoint import CheckpointError, atomic_write_json, load_checkpoint
 from gorl.train_config import RunPlan, TrainConfig
 
-FORMAT = 2  # 1: gorl 0.1 (PPO with the segment layout, one hard-wired optimizer)
+FORMAT = 2  # 1: the first layout (PPO with the segment layout, one hard-wired optimizer)
 
 
 def write_config(out: Path, config: TrainConfig, plan: RunPlan) -> None:
@@ -31,10 +31,8 @@ def read_run(out: Path, changes: dict[str, Any]) -> tuple[TrainConfig, dict[str,
     ckpt = load_checkpoint(out / "checkpoint.pt")
     if ckpt.get("format") != FORMAT:
         raise CheckpointError(
-            f"{out}/checkpoint.pt has format {ckpt.get('format')}, written by an earlier gorl (0.1: PPO "
-            f"with the segment layout); this version reads format {FORMAT} only. Start a new run with "
-            f"the settings in the 'train' section of {cfg_path} (they still load), or finish it "
-            "with gorl 0.1"
+            f"{out}/checkpoint.pt has format {ckpt.get('format')}; this gorl reads checkpoints of format "
+            f"{FORMAT} only. Start a new run with the settings in the 'train' section of {cfg_path}"
         )
     saved = json.loads(cfg_path.read_text())
     # the settings the run resolved to when it started, pinned: a later gorl may change a method's or

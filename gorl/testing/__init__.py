@@ -9,6 +9,6 @@ Each check raises ``AssertionError`` with a message naming the broken property.
 """
 
 from gorl.testing.conformance import check_decoder, check_latent_policy
-from gorl.testing.optimizer import check_latent_optimizer
+from gorl.testing.optimizer import check_latent_optimizer, check_stage_overrides
 
-__all__ = ["check_decoder", "check_latent_optimizer", "check_latent_policy"]
+__all__ = ["check_decoder", "check_latent_optimizer", "check_latent_policy", "check_stage_overrides"]
