@@ -135,7 +135,10 @@ def _train(args: argparse.Namespace) -> int:
             if getattr(args, f)
         ]
         if args.dry_run:
-            given.append("dry_run")
+            raise ValueError(
+                f"--dry-run shows the plan of a new run; the plan of the run in {args.resume} is its "
+                "config.json (the 'train' section and the resolved parts beside it)"
+            )
         if given or args.set:
             flags = ", ".join([f"--{f.replace('_', '-')}" for f in given] + (["--set"] if args.set else []))
             raise ValueError(

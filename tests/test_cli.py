@@ -58,4 +58,4 @@ def test_dry_run_refuses_a_bad_config_as_a_run_would(capsys, no_env):
 
 def test_dry_run_does_not_combine_with_resume(tmp_path, capsys):
     assert main(["train", "--resume", str(tmp_path), "--dry-run"]) == 1
-    assert "--dry-run" in capsys.readouterr().err
+    assert "--dry-run shows the plan of a new run" in capsys.readouterr().err
