@@ -6,7 +6,7 @@ steps. Same networks on both sides: a 64x64 tanh policy on 17 observations and 6
 (cheetah-run's sizes) and a 64x64 tanh critic. TorchRL's side is what its PPO recipe runs
 (`pytorch/rl` `sota-implementations/ppo/ppo_mujoco.py`): `GAE` over the batch TensorDict, a
 `ReplayBuffer` with `SamplerWithoutReplacement` for minibatches, `ClipPPOLoss` on a TanhNormal
-`ProbabilisticActor`. gorl's side is `PPOLatentOptimizer.update`. Rounds alternate (gorl first on
+`ProbabilisticActor`. gorl's side is `PPOOptimizer.update`. Rounds alternate (gorl first on
 even rounds) so machine load hits both alike; the figure is the median over rounds of each side's
 seconds per gradient step, and their ratio:
 
@@ -52,7 +52,7 @@ def gorl_update():
     """gorl's PPO with the cpu preset's layout and 64x64 tanh nets; returns ``f(batch)``."""
     import gorl.decoders as decoders
     import gorl.encoders as encoders
-    from gorl.algos.ppo import PPOLatentOptimizer, preset
+    from gorl.algos.ppo import PPOOptimizer, preset
     from gorl.composite import CompositePolicy
 
     class _Env:  # the optimiser reads only sizes from the env here
@@ -67,7 +67,7 @@ def gorl_update():
         update_epochs=EPOCHS,
         num_minibatches=MINIBATCHES,
     )
-    learner = PPOLatentOptimizer(_Env(), policy, cfg)  # type: ignore[arg-type]
+    learner = PPOOptimizer(_Env(), policy, cfg)  # type: ignore[arg-type]
     return learner.update
 
 

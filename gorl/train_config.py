@@ -2,18 +2,19 @@
 
 ``TrainConfig`` holds what the user chose; ``resolve(config)`` turns it into a ``RunPlan`` of typed,
 validated parts (the optimiser's config model, the schedule with every stage override checked, the
-encoder and decoder options) before anything is built, so a typo anywhere fails at once and names the
-field. Configs written before 0.2 (``ppo_preset`` / ``ppo``) load: they are the old names of
-``optimizer_preset`` / ``optimizer``.
+encoder and decoder options, the optimiser's own cross-field rules) before anything is built, so a typo
+anywhere fails at once and names the field. ``provenance(config)`` lists every effective setting with the
+layer it came from (what ``gorl train --dry-run`` prints).
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, model_validator
+from pydantic import BaseModel, Field
 
 import gorl.decoders as decoders
 import gorl.encoders as encoders
@@ -21,8 +22,6 @@ from gorl import methods
 from gorl.algos import registry
 from gorl.config import Config
 from gorl.twotimescale import ScheduleConfig
-
-RENAMED = {"ppo_preset": "optimizer_preset", "ppo": "optimizer"}
 
 
 class TrainConfig(Config):
@@ -45,7 +44,7 @@ class TrainConfig(Config):
     )
     optimizer_preset: str | None = Field(None, description="optimizer preset; None: the method's")
     optimizer: dict[str, Any] = Field(
-        default_factory=dict, description="optimizer config fields on top of the preset (alias: ppo)"
+        default_factory=dict, description="optimizer config fields on top of the preset"
     )
     schedule: dict[str, Any] = Field(
         default_factory=dict, description="ScheduleConfig fields on top of the method's"
@@ -74,18 +73,6 @@ class TrainConfig(Config):
         description="also send every metrics.jsonl record to these: tensorboard (<run>/tensorboard/, needs "
         "gorl[tensorboard]), wandb (offline, <run>/wandb/, needs gorl[wandb]); none by default",
     )
-
-    @model_validator(mode="before")
-    @classmethod
-    def _old_names(cls, data: Any) -> Any:
-        if isinstance(data, dict) and any(k in data for k in RENAMED):
-            data = dict(data)
-            for old, new in RENAMED.items():
-                if old in data:
-                    if new in data and data[new] not in (None, {}):
-                        raise ValueError(f"give {new} or its old name {old}, not both")
-                    data[new] = data.pop(old)
-        return data
 
     @property
     def resolved_scale(self) -> Literal["cpu", "paper"]:
@@ -164,4 +151,125 @@ def resolve(config: TrainConfig, *, check_files: bool = True) -> RunPlan:
     options = getattr(probe, "config", None)  # every option, defaults included, where the encoder has a model
     if isinstance(options, BaseModel):
         encoder_options = options.model_dump()
-    return RunPlan(spec, spec.optimizer, opt_config, schedule, spec.encoder, encoder_options)
+    plan = RunPlan(spec, spec.optimizer, opt_config, schedule, spec.encoder, encoder_options)
+    if opt_spec.validate is not None:  # the optimiser's rules across fields and parts
+        opt_spec.validate(plan)
+    return plan
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One effective setting of a run and the layer that gave it its value.
+
+    Attributes:
+        path: dotted, as ``--set`` takes it (``optimizer.lr``, ``schedule.fit.steps``), or
+            ``stage[k].optimizer.<field>`` for a stage override, ``decoder.<option>`` for the fitted
+            decoder's options (``schedule.decoder_options`` with the decoder's defaults).
+        value: the value the run uses.
+        source: ``default`` (the config model's), ``preset <name>``, ``method <name>``, ``stage override``
+            (with the layer that set ``schedule.stage_overrides``), or the user's layer (``given``).
+    """
+
+    path: str
+    value: Any
+    source: str
+
+
+_SECTIONS = ("optimizer", "schedule", "encoder")  # TrainConfig's dict fields, resolved into the plan
+
+
+def flatten(data: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:
+    """``{"fit": {"steps": 1}}`` -> ``{"fit.steps": 1}``; lists and empty dicts are leaves."""
+    out: dict[str, Any] = {}
+    for k, v in data.items():
+        if isinstance(v, Mapping) and v:
+            out.update(flatten(v, f"{prefix}{k}."))
+        else:
+            out[f"{prefix}{k}"] = v
+    return out
+
+
+def _find(path: str, layer: Mapping[str, Any]) -> str | None:
+    """The key of flattened ``layer`` that sets ``path``: the path itself or a dict above it."""
+    parts = path.split(".")
+    for n in range(len(parts), 0, -1):
+        key = ".".join(parts[:n])
+        if key in layer:
+            return key
+    return None
+
+
+def provenance(config: TrainConfig, given: Mapping[str, str] | None = None) -> list[Setting]:
+    """Every effective setting of ``config``'s run and where it came from, in the order of the layers
+    ``resolve`` applies: config defaults < optimizer preset < method < ``config`` < stage overrides.
+
+    Args:
+        config: the run's config (it is resolved, so an invalid one raises as ``resolve`` does).
+        given: the user's layer of each path they set (``{"optimizer.lr": "--set", "task": "config file
+            a.yaml"}``; a dict above the path counts too); a field ``config`` sets that ``given`` does not
+            name is labelled ``config``.
+
+    Returns:
+        One ``Setting`` per leaf: the run's top-level fields, ``optimizer_preset``, every optimizer field,
+        every schedule field (nested ``fit`` fields one by one), ``stage[k].optimizer.<field>`` for each
+        stage override, the fitted decoder's options (``decoder.<option>``) and the encoder's options.
+    """
+    plan = resolve(config)
+    spec, given = plan.method, dict(given or {})
+    method = f"method {config.method}"
+
+    def user(path: str) -> str:
+        key = _find(path, given)
+        return given[key] if key is not None else "config"
+
+    rows = [
+        Setting(name, getattr(config, name), user(name) if name in config.model_fields_set else "default")
+        for name in TrainConfig.model_fields
+        if name not in _SECTIONS and name != "optimizer_preset"
+    ]
+    preset = config.optimizer_preset or spec.preset
+    rows.append(
+        Setting("optimizer_preset", preset, user("optimizer_preset") if config.optimizer_preset else method)
+    )
+
+    def section(name: str, values: Mapping[str, Any], layers: list[tuple[str, Mapping[str, Any]]]) -> None:
+        """Rows for ``values`` under ``name``: the last layer (flattened) that sets a path is its source."""
+        flat_layers = [(label, flatten(layer)) for label, layer in layers]
+        for path, value in flatten(values).items():
+            source = "default"
+            for label, layer in flat_layers:
+                if _find(path, layer) is not None:
+                    source = user(f"{name}.{path}") if label == "user" else label
+            rows.append(Setting(f"{name}.{path}", value, source))
+
+    presets = registry.spec(plan.optimizer_name).presets
+    section(
+        "optimizer",
+        plan.optimizer.model_dump(),
+        [
+            (f"preset {preset}", presets.get(preset, {})),
+            (method, spec.optimizer_overrides),
+            ("user", config.optimizer),
+        ],
+    )
+    schedule = plan.schedule
+    section("schedule", schedule.model_dump(), [(method, spec.schedule), ("user", config.schedule)])
+    override_source = next(r.source for r in rows if r.path == "schedule.stage_overrides")
+    for k in range(len(schedule.stage_fractions)):
+        for field, value in schedule.at(schedule.stage_overrides, k).items():
+            rows.append(
+                Setting(f"stage[{k}].optimizer.{field}", value, f"stage override ({override_source})")
+            )
+    if schedule.initial_decoder_from is None or schedule.decoder is not None:
+        probe = decoders.make(schedule.options_for, obs_dim=2, action_dim=2, **schedule.decoder_options)
+        options = getattr(probe, "config", None)
+        if isinstance(options, BaseModel):
+            set_by = [(method, flatten(spec.schedule)), ("user", flatten(config.schedule))]
+            for path, value in flatten(options.model_dump()).items():
+                source = "default"
+                for label, layer in set_by:
+                    if _find(f"decoder_options.{path}", layer) is not None:
+                        source = user(f"schedule.decoder_options.{path}") if label == "user" else label
+                rows.append(Setting(f"decoder.{path}", value, source))
+    section("encoder", plan.encoder_options, [(method, spec.encoder_options), ("user", config.encoder)])
+    return rows

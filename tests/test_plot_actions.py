@@ -71,6 +71,25 @@ def test_the_mode_counter():
     assert count_modes(np.array([3.0, 2.0, 1.0])) == 1  # a maximum at the end counts
 
 
+def test_the_shoulders_of_a_flat_top_are_one_mode_and_a_valley_makes_two():
+    # by hand: three maxima on one hump, dips of 0.01-0.04 (prominence 0.02 of 0.98, 0.04 of the right
+    # 1.0, whose higher twin is the left 1.0): one mode; the same maxima with dips to 0.3: three
+    assert count_modes(np.array([0.0, 0.5, 1.0, 0.97, 0.98, 0.96, 1.0, 0.5, 0.0])) == 1
+    assert count_modes(np.array([0.0, 0.5, 1.0, 0.3, 0.98, 0.3, 1.0, 0.5, 0.0])) == 3
+    # a dip of exactly a quarter of the smaller maximum's height still separates them: 0.8 -> 0.6
+    assert count_modes(np.array([0.0, 1.0, 0.6, 0.8, 0.0])) == 2
+    assert count_modes(np.array([0.0, 1.0, 0.61, 0.8, 0.0])) == 1
+    for seed in range(5):
+        rng = np.random.default_rng(seed)
+        # flat-topped: uniform on [-1, 1], lightly blurred; its KDE has 5-7 local maxima above 5% of the peak
+        flat = rng.uniform(-1.0, 1.0, 10_000) + rng.normal(0.0, 0.05, 10_000)
+        assert sample_modes(flat) == 1
+        # truly bimodal, even with the modes 4 std apart or one of them holding 15% of the mass
+        near = np.concatenate([rng.normal(-0.8, 0.4, 5000), rng.normal(0.8, 0.4, 5000)])
+        unequal = np.concatenate([rng.normal(-1.0, 0.3, 8500), rng.normal(1.0, 0.3, 1500)])
+        assert sample_modes(near) == 2 and sample_modes(unequal) == 2
+
+
 def test_the_figure_and_its_numbers(runs, tmp_path):
     out = tmp_path / "fig" / "actions.png"
     assert action_density_figure(runs, out, n=500, warmup_steps=WARMUP) == out

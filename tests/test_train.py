@@ -142,18 +142,7 @@ def test_a_typo_anywhere_fails_before_any_env_is_built(tmp_path, monkeypatch):
             Trainer(TrainConfig(**{**TINY, **change}), tmp_path)
 
 
-def test_a_config_written_by_gorl_0_1_still_loads():
-    old = {**TINY, "ppo_preset": "paper", "ppo": {"num_envs": 4, "unroll_length": 10, "batch_size": 4,
-                                                   "num_minibatches": 2, "update_epochs": 2}}  # fmt: skip
-    old.pop("optimizer")
-    from gorl.train_config import resolve
-
-    plan = resolve(TrainConfig(**old))
-    # 4 segments x 2 minibatches of 10 steps over 4 envs: 20 steps per env per iteration
-    assert plan.optimizer.rollout_length == 20 and plan.optimizer.steps_per_iteration == 80
-
-
-def test_resuming_a_gorl_0_1_run_says_why_not(tmp_path, capsys):
+def test_resuming_a_checkpoint_of_another_format_says_why_not(tmp_path, capsys):
     from gorl.checkpoint import save_checkpoint
 
     (tmp_path / "config.json").write_text(json.dumps({"train": {**TINY}}))

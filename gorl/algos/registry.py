@@ -5,7 +5,9 @@
 checks it against the ``LatentOptimizer`` protocol; ``config(name, preset, overrides)`` validates a
 config before anything is built. Plug-in packages register through the entry-point group
 ``gorl.optimizers``. A config model must have a ``num_envs`` field (the training env is built from it)
-and a ``MUTABLE`` class attribute: the fields a stage override may change.
+and a ``MUTABLE`` class attribute, a ``frozenset`` of its field names: the fields a stage override may
+change (``frozenset()`` when none may). ``validate``, where given, checks rules across fields and parts of
+a resolved run (``gorl.train_config.RunPlan``), e.g. an optimiser setting that needs a particular decoder.
 """
 
 from __future__ import annotations
@@ -27,6 +29,8 @@ class OptimizerSpec:
     config: type[Config]
     presets: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     trains: Literal["encoder", "decoder"] = "encoder"  # the part of the composite whose weights change
+    # cross-field rules on a resolved run: (RunPlan) -> None, raising ValueError naming the fields
+    validate: Callable[[Any], None] | None = None
 
     def resolve(self, preset: str | None, overrides: Mapping[str, Any] | None = None) -> Any:
         """The validated config: the model's defaults < ``preset`` < ``overrides``."""
@@ -38,12 +42,28 @@ class OptimizerSpec:
     def check_overrides(self, base: Any, overrides: Mapping[str, Any], where: str) -> None:
         """Raises unless ``overrides`` name only mutable fields and give ``base`` a valid config."""
         try:
-            with_overrides(base, overrides, getattr(self.config, "MUTABLE", frozenset()))
+            with_overrides(base, overrides, mutable_fields(self.config))
         except ValueError as e:
             raise ValueError(f"{where}: {e}") from e
 
 
 REGISTRY: Registry[OptimizerSpec] = Registry("optimizer", "gorl.optimizers")
+
+
+def mutable_fields(config: type[Config]) -> frozenset[str]:
+    """``config.MUTABLE``: the fields a stage override may change. Raises ``TypeError`` if the model does
+    not declare it as a frozenset of its own field names."""
+    mutable = getattr(config, "MUTABLE", None)
+    if not isinstance(mutable, frozenset):
+        raise TypeError(
+            f"{config.__name__} needs a MUTABLE class attribute: a frozenset of the fields a stage override "
+            f"may change (frozenset() for none), e.g. MUTABLE: ClassVar[frozenset[str]] = "
+            f"frozenset({{'lr'}}); got {mutable!r}"
+        )
+    unknown = sorted(mutable - set(config.model_fields))
+    if unknown:
+        raise TypeError(f"{config.__name__}.MUTABLE names {', '.join(unknown)}, which are not its fields")
+    return mutable
 
 
 def register(
@@ -52,17 +72,24 @@ def register(
     config: type[Config],
     presets: Mapping[str, Mapping[str, Any]] | None = None,
     trains: Literal["encoder", "decoder"] = "encoder",
+    validate: Callable[[Any], None] | None = None,
 ) -> Callable[[Any], Any]:
     """Decorator: registers an optimiser class or factory ``(env, policy, config)`` under ``name``.
 
     ``trains``: ``"encoder"`` for a latent optimiser (the decoder frozen, GoRL's encoder phase);
     ``"decoder"`` for an action-space optimiser that trains the decoder itself (FPO, DPPO).
+    ``validate(plan)``: called by ``gorl.train_config.resolve`` with the resolved ``RunPlan``, before
+    anything is built; raises ``ValueError`` naming the fields of a combination the optimiser refuses.
     """
 
     def add(build: Any) -> Any:
         if "num_envs" not in config.model_fields:
             raise TypeError(f"optimizer {name!r}: its config {config.__name__} needs a num_envs field")
-        REGISTRY.add(name, OptimizerSpec(build, config, dict(presets or {}), trains))
+        try:
+            mutable_fields(config)
+        except TypeError as e:
+            raise TypeError(f"optimizer {name!r}: {e}") from e
+        REGISTRY.add(name, OptimizerSpec(build, config, dict(presets or {}), trains, validate))
         return build
 
     return add
@@ -87,6 +114,7 @@ def make(name: str, env: Any, policy: Any, config: Any) -> LatentOptimizer:
     if not isinstance(learner, LatentOptimizer):
         raise TypeError(
             f"optimizer {name!r} built a {type(learner).__name__}, which lacks part of the LatentOptimizer "
-            "interface (env_steps, bind, normalize, iterate, decoder_data, state_dict, load_state_dict)"
+            "interface (env_steps, config, bind, normalize, iterate, decoder_data, state_dict, "
+            "load_state_dict)"
         )
     return learner

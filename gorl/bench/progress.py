@@ -1,5 +1,6 @@
-"""``gorl bench``'s progress lines: runs done, failed, stopped and running, and how far each running
-run is. A stopped run (one that got SIGTERM or SIGINT on its own, or a Ray task cancelled) wrote its
+"""``gorl bench``'s progress lines: runs done, running, queued (submitted, not yet started: a local
+bench's runs beyond ``--parallel``, Ray tasks waiting for CPUs), failed and stopped, and how far each
+running run is. A stopped run (one that got SIGTERM or SIGINT on its own, or a Ray task cancelled) wrote its
 checkpoint and resumes on the next bench: it is not a failure.
 
 A run's state is read from its own ``metrics.jsonl`` (the driver shares no memory with the runs, and on
@@ -55,7 +56,9 @@ class Progress:
             first = (str(record.get("error") or "").splitlines() or ["no error recorded"])[0]
             self.last = f"{spec.name} FAILED: {first[:120]}"
 
-    def show(self, running: list[tuple[RunSpec, Path]], force: bool = False) -> None:
+    def show(self, running: list[tuple[RunSpec, Path]], force: bool = False, queued: int = 0) -> None:
+        """Prints the line (at most once a minute unless ``force``): ``running`` the runs that have
+        started and not finished, ``queued`` how many more wait to start."""
         now = time.monotonic()
         if not force and now - self._printed < 60:
             return
@@ -65,7 +68,8 @@ class Progress:
             latest += f"; +{len(running) - 4} more"
         line = (
             f"[{time.strftime('%H:%M:%S')}] {self.done}/{self.total} done, {len(running)} running, "
-            f"{self.failed} failed"
+            + (f"{queued} queued, " if queued else "")
+            + f"{self.failed} failed"
             + (f", {self.stopped} stopped" if self.stopped else "")
             + (f" | last: {self.last}" if self.last else "")
             + (f" | running: {latest}" if latest else "")

@@ -215,7 +215,8 @@ def select_runs(specs: list[RunSpec], only: list[str] | None) -> list[RunSpec]:
 
 
 def load_suite(path: str | Path) -> Suite:
-    """Reads and validates a suite YAML file; errors name the file and the field."""
+    """Reads and validates a suite YAML file; errors name the file and the field. A file without
+    ``name:`` is named after itself (``cpu-small.yaml``: ``cpu-small``)."""
     path = Path(path)
     if not path.is_file():
         raise FileNotFoundError(f"suite file {path} does not exist")
@@ -225,6 +226,7 @@ def load_suite(path: str | Path) -> Suite:
         raise ValueError(f"{path}: not valid YAML: {e}") from e
     if not isinstance(data, dict):
         raise ValueError(f"{path}: a suite is a mapping of fields, got {type(data).__name__}")
+    data.setdefault("name", path.stem)
     try:
         return Suite.model_validate(data)
     except ValidationError as e:

@@ -19,8 +19,9 @@ from torch import Generator, Tensor, nn
 
 from gorl.config import Config
 from gorl.decoders import register
-from gorl.decoders.functional import draw_normal, draw_uniform, euler_integrate, ot_path, sinusoidal_embedding
+from gorl.decoders.functional import draw_normal, draw_uniform, euler_integrate, sinusoidal_embedding
 from gorl.nn import mlp, reinit_
+from gorl.paths import ot_path
 
 PositiveInt = Annotated[int, Field(gt=0)]
 

@@ -1,4 +1,5 @@
-"""Pure math of the generative decoders: paths, schedules, samplers and the time embedding.
+"""Pure math of the generative decoders: schedules, samplers and the time embedding (the flow's
+probability path, which FPO shares, is ``gorl.paths``).
 
 Conventions (the official GoRL code's): time runs from data (t = 0) to noise (t = 1 for flow, t = T for
 diffusion); sampling starts at the noise end from the latent ``z`` and integrates back to t = 0.
@@ -37,23 +38,6 @@ def sinusoidal_embedding(t: Tensor, dim: int, max_freq: float = 100.0) -> Tensor
 
 
 # -- flow matching ------------------------------------------------------------------------------------
-
-
-def ot_path(action: Tensor, eps: Tensor, t: Tensor) -> tuple[Tensor, Tensor]:
-    """The linear (optimal-transport) conditional path and its velocity, official orientation.
-
-    ``x_t = t * eps + (1 - t) * action`` (t = 0 is data, t = 1 is noise) and ``dx_t/dt = eps - action``.
-
-    Args:
-        action: ``(*B, D)`` data points.
-        eps: ``(*B, D)`` noise, N(0, I).
-        t: ``(*B,)`` times in [0, 1].
-
-    Returns:
-        ``(x_t, target)``, both ``(*B, D)``.
-    """
-    tt = t.unsqueeze(-1)
-    return tt * eps + (1.0 - tt) * action, eps - action
 
 
 def euler_integrate(velocity: Callable[[Tensor, Tensor], Tensor], x1: Tensor, steps: int) -> Tensor:

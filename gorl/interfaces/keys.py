@@ -15,7 +15,6 @@ float32 unless stated; ``*B`` is any batch shape (``[N]`` for N environments, ``
 | DONE              | (*B, 1) bool       | TERMINATED or TRUNCATED                                        |
 | TERMINATED        | (*B, 1) bool       | a true terminal state: no bootstrap                            |
 | TRUNCATED         | (*B, 1) bool       | a time limit: GAE bootstraps through it                        |
-| STATE_VALUE       | (*B, 1)            | the critic's V(s)                                              |
 """
 
 from __future__ import annotations
@@ -31,7 +30,6 @@ REWARD = "reward"
 DONE = "done"
 TERMINATED = "terminated"
 TRUNCATED = "truncated"
-STATE_VALUE = "state_value"
 NEXT = "next"
 
 __all__ = [
@@ -45,7 +43,6 @@ __all__ = [
     "RAW_ACTION",
     "REWARD",
     "SCALE",
-    "STATE_VALUE",
     "TERMINATED",
     "TRUNCATED",
 ]

@@ -1,7 +1,7 @@
 """The LatentOptimizer interface: what an RL algorithm provides to the GoRL schedule.
 
-The schedule (``gorl.twotimescale.TwoTimescale``) alternates encoder stages and decoder refits and knows nothing
-else about the algorithm. An optimiser owns its environment(s), critic(s), replay or rollout storage and
+The schedule (``gorl.twotimescale.TwoTimescale``) alternates encoder stages and decoder refits and
+knows nothing else about the algorithm. An optimiser owns its environment(s), critic(s), replay or rollout storage and
 torch optimisers; it updates only the encoder of the composite policy it is bound to, with the decoder
 frozen (``requires_grad_(False)`` and no optimiser state).
 
@@ -16,6 +16,8 @@ Contract:
   schedule passes it after a refit, and only then): whatever the optimiser keeps that depends on the
   old decoder (a latent critic, a replay buffer of latents) is reset or kept as its config says. The
   optimiser never has to find out for itself whether the decoder changed.
+* ``config``: the config in effect: the registered config with this stage's overrides (``bind`` sets
+  it); what the optimiser and everything it drives read their settings from.
 * ``normalize(obs)``: the observation transform (running normalisation) that the encoder, the decoder
   and the evaluation see: raw ``(*B, obs_dim)`` -> ``(*B, obs_dim)``.
 * ``iterate()``: one round of collection and updates; returns scalar metrics (floats) and advances
@@ -43,6 +45,7 @@ class LatentOptimizer(Protocol):
     """An on- or off-policy algorithm that optimises the encoder in latent space."""
 
     env_steps: int
+    config: Any
 
     def bind(
         self,

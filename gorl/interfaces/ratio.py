@@ -14,8 +14,10 @@ ratio ``log pi_new / pi_old`` (or a surrogate of it) of a minibatch. Three terms
 
 Contract:
 
-* ``bind(policy)``: makes the trained part require gradients and freezes the rest; returns the trained
-  parameters (the engine builds its Adam over them and the critic's).
+* ``bind(policy, config)``: makes the trained part require gradients and freezes the rest; returns the
+  trained parameters (the engine builds its Adam over them and the critic's). ``config`` is the stage's
+  config (the optimiser's config with this stage's overrides): until the next ``bind`` the term reads
+  every setting it uses from it, so a stage override of a field the term uses takes effect.
 * ``actor(policy)``: an object with ``act(obs (N, obs_dim), deterministic=False) -> dict`` of
   ``(N, ...)`` tensors holding at least ``latent``, ``log_prob``, ``raw_action`` and ``action``;
   ``gorl.algos.rollout.Rollout`` steps the env with it and stacks every key it returns.
@@ -45,8 +47,9 @@ class RatioTerm(Protocol):
 
     trains: Literal["encoder", "decoder"]
 
-    def bind(self, policy: Any) -> list[nn.Parameter]:
-        """Unfreezes the trained part of ``policy``, freezes the rest; returns the trained parameters."""
+    def bind(self, policy: Any, config: Any) -> list[nn.Parameter]:
+        """Unfreezes the trained part of ``policy``, freezes the rest; returns the trained parameters;
+        ``config`` (the stage's) is what the term reads its settings from until the next ``bind``."""
         ...
 
     def actor(self, policy: Any) -> Any:

@@ -8,7 +8,12 @@ import numpy as np
 import numpy.typing as npt
 
 FloatArray = npt.NDArray[np.float64]
-MODE_HEIGHT = 0.05  # a mode is a local maximum of the KDE above this fraction of its peak
+MODE_HEIGHT = 0.05  # a mode is a local maximum of the KDE above this fraction of its peak ...
+# ... whose prominence is at least this fraction of its own height: between it and any higher mode the
+# density dips a quarter below it. The shoulders and ripples of a flat-topped KDE (10,000 draws, 0.8 x
+# Scott) stand out by up to 10% of their height; two Gaussians 4 std apart dip by 66%, a 15% component
+# 2 std apart by over 90%
+MODE_PROMINENCE = 0.25
 GRID = 1024  # KDE evaluation points per curve
 
 
@@ -40,31 +45,63 @@ def kde(x: np.ndarray, grid: np.ndarray, bandwidth: float = 0.8) -> FloatArray |
     return np.asarray(k(np.asarray(grid, dtype=np.float64)), dtype=np.float64)
 
 
-def count_modes(density: np.ndarray, rel_height: float = MODE_HEIGHT) -> int:
-    """Local maxima of a density on a grid ``(G,)`` that reach ``rel_height`` of its peak (a plateau
-    counts once; an end point counts when it is above its neighbour)."""
-    d = np.asarray(density, dtype=np.float64)
+def count_modes(
+    density: np.ndarray, rel_height: float = MODE_HEIGHT, rel_prominence: float = MODE_PROMINENCE
+) -> int:
+    """Modes of a density on a grid ``(G,)``: local maxima that reach ``rel_height`` of its peak and
+    whose prominence is at least ``rel_prominence`` of their own height.
+
+    A maximum's prominence is how far the density must fall from it before it can rise to a higher
+    maximum (for the highest, before the grid's end): ``height - max(lowest point on the left up to the
+    nearest higher maximum, lowest on the right)``, the grid taken as 0 beyond its ends. Of maxima of
+    equal height the leftmost counts as the higher, so twin shoulders of one hump are one mode. The
+    shoulders of one flat-topped hump barely dip between them and are one mode; two humps with a valley
+    are two. A plateau counts once; an end point counts when it is above its neighbour.
+    """
+    d = np.asarray(density, dtype=np.float64).reshape(-1)
     if d.size == 0 or not d.max() > 0:
         return 0
-    padded = np.concatenate([[-np.inf], d, [-np.inf]])
-    modes, i = 0, 1
-    while i <= d.size:
-        j = i
-        while j < d.size and padded[j + 1] == padded[i]:  # the plateau i..j
-            j += 1
-        if padded[i] > padded[i - 1] and padded[i] > padded[j + 1] and padded[i] >= rel_height * d.max():
+    padded = np.concatenate([[0.0], np.maximum(d, 0.0), [0.0]])  # a density is 0 beyond the grid
+    peaks = _local_maxima(padded)
+    rank = {p: r for r, p in enumerate(sorted(peaks, key=lambda p: (-padded[p], p)))}
+    modes = 0
+    for p in peaks:
+        height = padded[p]
+        left = [q for q in peaks if q < p and rank[q] < rank[p]]
+        right = [q for q in peaks if q > p and rank[q] < rank[p]]
+        base = max(
+            padded[max(left) if left else 0 : p].min(), padded[p : min(right) + 1 if right else None].min()
+        )
+        if height >= rel_height * d.max() and height - base >= rel_prominence * height:
             modes += 1
-        i = j + 1
     return modes
 
 
-def sample_modes(x: np.ndarray, bandwidth: float = 0.8, rel_height: float = MODE_HEIGHT) -> int:
+def _local_maxima(x: FloatArray) -> list[int]:
+    """Indices of the strict local maxima of ``x`` (a plateau: its first index), ends excluded."""
+    out, i = [], 1
+    while i < x.size - 1:
+        j = i
+        while j + 1 < x.size - 1 and x[j + 1] == x[i]:  # the plateau i..j
+            j += 1
+        if x[i] > x[i - 1] and x[i] > x[j + 1]:
+            out.append(i)
+        i = j + 1
+    return out
+
+
+def sample_modes(
+    x: np.ndarray,
+    bandwidth: float = 0.8,
+    rel_height: float = MODE_HEIGHT,
+    rel_prominence: float = MODE_PROMINENCE,
+) -> int:
     """Modes of the 1-D sample ``x (M,)``: ``count_modes`` of its ``kde`` on a grid over its range
     padded by three kernel widths (1 for a sample without spread)."""
     x = np.asarray(x, dtype=np.float64).reshape(-1)
     grid = shared_grid([x])
     density = kde(x, grid, bandwidth)
-    return 1 if density is None else count_modes(density, rel_height)
+    return 1 if density is None else count_modes(density, rel_height, rel_prominence)
 
 
 def shared_grid(samples: Sequence[np.ndarray], points: int = GRID) -> FloatArray:

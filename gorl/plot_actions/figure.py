@@ -11,6 +11,7 @@ import torch
 from gorl.checkpoint import atomic_write_json
 from gorl.plot_actions.density import (
     MODE_HEIGHT,
+    MODE_PROMINENCE,
     count_modes,
     kde,
     pca_axis,
@@ -48,7 +49,8 @@ def action_density_figure(
     survive there). The axis's sign is fixed (largest component positive). Densities are
     ``scipy.stats.gaussian_kde`` with ``bw_method = bandwidth * scotts_factor``.
 
-    The JSON holds, per run, the modes per state (local maxima of its KDE above 5% of the peak), with
+    The JSON holds, per run, the modes per state (``count_modes``: local maxima of its KDE above 5% of
+    the peak that stand out by a quarter of their height), with
     the task, the states and the PCA's axes and explained variance ratios. Returns ``out``.
     """
     if not runs:
@@ -113,7 +115,7 @@ def action_density_figure(
             "samples": n,
             "seed": seed,
             "bandwidth": {"factor_of_scott": bandwidth},
-            "mode_threshold": MODE_HEIGHT,
+            "mode_threshold": {"height": MODE_HEIGHT, "prominence": MODE_PROMINENCE},
             "pca": {"fitted_on": "pooled actions of all runs, per state", "per_state": pcas},
             "runs": {
                 label: {

@@ -10,6 +10,12 @@ Each check raises ``AssertionError`` with a message naming the broken property.
 
 from gorl.testing.conformance import check_decoder, check_latent_policy
 from gorl.testing.fidelity import check_refit_fidelity
-from gorl.testing.optimizer import check_latent_optimizer
+from gorl.testing.optimizer import check_latent_optimizer, check_stage_overrides
 
-__all__ = ["check_decoder", "check_latent_optimizer", "check_latent_policy", "check_refit_fidelity"]
+__all__ = [
+    "check_decoder",
+    "check_latent_optimizer",
+    "check_latent_policy",
+    "check_refit_fidelity",
+    "check_stage_overrides",
+]

@@ -180,9 +180,7 @@ def check_latent_policy(
         "log_prob differs from the diagonal Gaussian's",
         1e-4,
     )
-    flat = TensorDict({OBSERVATION: obs.reshape(-1, obs_dim)}, [max(1, math.prod(batch))] if batch else [1])
-    if not batch:
-        flat = TensorDict({OBSERVATION: obs.reshape(1, obs_dim)}, [1])
+    flat = TensorDict({OBSERVATION: obs.reshape(-1, obs_dim)}, [math.prod(batch)])
     td = enc.actor(flat)
     for key in (LOC, SCALE, LATENT, LATENT_LOG_PROB):
         if key not in td:

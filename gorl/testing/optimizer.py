@@ -4,14 +4,16 @@ from __future__ import annotations
 
 import copy
 import math
+import types
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, Literal, Union, get_args, get_origin
 
 import torch
 
 import gorl.algos as algos
 import gorl.decoders as decoders
 import gorl.encoders as encoders
+from gorl.algos.registry import mutable_fields
 from gorl.composite import CompositePolicy
 from gorl.envs import make_env
 from gorl.interfaces.optimizer import LatentOptimizer
@@ -35,6 +37,18 @@ def _params(module: Any) -> list[torch.Tensor]:
     return [p.detach().clone() for p in module.parameters()]
 
 
+def _bind(learner: Any, policy: Any, overrides: Mapping[str, Any], stage_end: int, **kw: Any) -> None:
+    """``bind`` as the Trainer calls it: ``(policy, overrides, stage_end)``, after a refit also
+    ``new_decoder=True``; a signature that cannot take that fails the check."""
+    try:
+        learner.bind(policy, dict(overrides), stage_end, **kw)
+    except TypeError as e:
+        raise AssertionError(
+            f"bind(policy, overrides, stage_end{', new_decoder=True' if kw else ''}) failed as the Trainer "
+            f"calls it (gorl.interfaces.optimizer): {e}"
+        ) from e
+
+
 def check_latent_optimizer(
     name: str,
     *,
@@ -46,20 +60,23 @@ def check_latent_optimizer(
 ) -> None:
     """Checks registered optimiser ``name`` (its config: ``preset`` < ``overrides``; keep it small).
 
-    Properties: protocol membership; ``bind`` then ``iterate`` raises ``env_steps`` and returns finite
-    float metrics; the weights of the part the optimiser trains (``spec(name).trains``: the encoder, or
-    the decoder for action-space optimisers) change and the other part's do not; ``decoder_data(pairs)``
-    gives at most ``pairs`` finite pairs of the right widths, raw actions within the config's
-    ``raw_action_clip`` if it has one, without counting env steps; ``state_dict`` round trip: a fresh
-    optimiser loaded from a snapshot continues exactly like the original (metrics and weights equal
-    bit for bit, on the CPU). Raises ``AssertionError`` naming the broken property.
+    Properties: protocol membership; ``bind`` called as the Trainer calls it (``(policy, overrides,
+    stage_end)``, and with ``new_decoder=True`` after a refit) then ``iterate`` raises ``env_steps`` and
+    returns finite float metrics; the weights of the part the optimiser trains (``spec(name).trains``: the
+    encoder, or the decoder for action-space optimisers) change and the other part's do not;
+    ``decoder_data(pairs)`` gives at most ``pairs`` finite pairs of the right widths, raw actions within
+    the config's ``raw_action_clip`` if it has one, without counting env steps; ``state_dict`` round trip:
+    a fresh optimiser loaded from a snapshot continues exactly like the original (metrics and weights
+    equal bit for bit, on the CPU); a latent optimiser bound again after its decoder was re-initialised
+    (``new_decoder=True``) goes on collecting. Raises ``AssertionError`` naming the broken property.
     """
     spec = algos.spec(name)
     config = spec.resolve(preset, overrides)
     env, policy, learner = _setup(name, config, task, seed)
     if not isinstance(learner, LatentOptimizer):
         raise AssertionError(f"{type(learner).__name__} does not implement LatentOptimizer")
-    learner.bind(policy, {})
+    stage_end = 10**9  # far away: a stage schedule (lr decay) stays near its start
+    _bind(learner, policy, {}, stage_end)
     enc0, dec0 = _params(policy.encoder), _params(policy.decoder)
     steps0 = learner.env_steps
     metrics = learner.iterate()
@@ -101,7 +118,7 @@ def check_latent_optimizer(
     )  # different seed: all must come from the state
     policy2.decoder.load_state_dict(dec_state)
     policy2.encoder.load_state_dict(enc_state)
-    learner2.bind(policy2, {})
+    _bind(learner2, policy2, {}, stage_end)
     learner2.load_state_dict(snapshot)
     torch.set_rng_state(rng)
     if learner2.env_steps != steps_at_snapshot:
@@ -118,3 +135,105 @@ def check_latent_optimizer(
     weights2 = _params(policy2.encoder) + _params(policy2.decoder)
     if not all(torch.equal(a, b) for a, b in zip(ref_weights, weights2, strict=True)):
         raise AssertionError(f"after load_state_dict the next iterate() left different {trained} weights")
+
+    # a refit: the schedule binds the new decoder with new_decoder=True; the optimiser goes on with it
+    if spec.trains == "encoder":
+        torch.manual_seed(seed + 2)
+        policy.decoder.reset_parameters()
+        _bind(learner, policy, {}, stage_end, new_decoder=True)
+        steps = learner.env_steps
+        learner.iterate()
+        if not learner.env_steps > steps:
+            raise AssertionError(f"after bind(..., new_decoder=True) iterate() left env_steps at {steps}")
+
+
+def _candidates(annotation: Any, current: Any) -> list[Any]:
+    """Values of a field's type other than ``current``, most ordinary first (the config validates them)."""
+    origin = get_origin(annotation)
+    if origin is Literal:
+        return [v for v in get_args(annotation) if v != current]
+    if origin in (Union, types.UnionType):
+        out = [v for a in get_args(annotation) if a is not type(None) for v in _candidates(a, current)]
+        return out + ([None] if type(None) in get_args(annotation) and current is not None else [])
+    if annotation is bool:
+        return [not current]
+    if annotation is int:
+        n = current if isinstance(current, int) else 1
+        return [v for v in (n + 1, n * 2, n - 1, 1, 2) if v != current]
+    if annotation is float:
+        x = float(current) if isinstance(current, (int, float)) else 0.5
+        return [v for v in (x * 0.5, x * 2.0, x + 0.1, 0.5, 0.1, 1e-3, 2.0) if v != current]
+    if origin is list:
+        return [[*current, *current]] if isinstance(current, list) and current else []
+    return []
+
+
+def check_stage_overrides(
+    name: str,
+    *,
+    preset: str | None = None,
+    overrides: Mapping[str, Any] | None = None,
+    values: Mapping[str, Any] | None = None,
+    task: str = "cheetah-run",
+    seed: int = 0,
+) -> dict[str, Any]:
+    """Checks that a stage override of every field in optimiser ``name``'s ``MUTABLE`` takes effect.
+
+    For each mutable field: a value other than the config's (``values[field]`` if given, else the first
+    that the config model accepts among values of the field's type) is passed to ``bind`` as the stage's
+    overrides; the optimiser must accept it and its ``config`` (the config in effect) must then equal the
+    registered config with that one field changed. A following ``bind`` without overrides must restore
+    the registered config. Fields whose only valid value is the config's own (e.g. a coefficient a
+    subclass pins to 0) cannot be changed and are returned with the value ``None``.
+
+    Returns:
+        ``{field: the override value checked}``, and ``None`` for fields no value could change.
+
+    Raises:
+        AssertionError: naming the field whose override was refused or did not reach ``config``.
+    """
+    spec = algos.spec(name)
+    base = spec.resolve(preset, overrides)
+    mutable = mutable_fields(spec.config)
+    _, policy, learner = _setup(name, base, task, seed)
+    checked: dict[str, Any] = {}
+    for field in sorted(mutable):
+        current = getattr(base, field)
+        given = values or {}
+        tries = (
+            [given[field]]
+            if field in given
+            else _candidates(spec.config.model_fields[field].annotation, current)
+        )
+        value: Any = None
+        for candidate in tries:
+            try:
+                spec.check_overrides(base, {field: candidate}, "")
+            except ValueError:
+                continue
+            value = candidate
+            break
+        else:
+            checked[field] = None
+            continue
+        try:
+            _bind(learner, policy, {field: value}, 10**9)
+        except ValueError as e:
+            raise AssertionError(
+                f"bind refused the stage override {field}={value!r}, a MUTABLE field: {e}"
+            ) from e
+        want = type(base).model_validate({**base.model_dump(), field: value}).model_dump()
+        got = learner.config.model_dump()
+        if got != want:
+            diff = {
+                k: (want.get(k), got.get(k)) for k in want.keys() | got.keys() if want.get(k) != got.get(k)
+            }
+            raise AssertionError(
+                f"after bind with the stage override {field}={value!r} the config in effect differs "
+                f"(field: (expected, got)): {diff}"
+            )
+        checked[field] = value
+    _bind(learner, policy, {}, 10**9)
+    if learner.config.model_dump() != base.model_dump():
+        raise AssertionError("bind without overrides did not restore the registered config")
+    return checked

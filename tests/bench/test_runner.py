@@ -4,6 +4,7 @@ same numbers, and gives the same table on local processes and on a real local Ra
 import csv
 import io
 import json
+import re
 
 import pytest
 
@@ -121,6 +122,44 @@ def test_ray_gives_the_same_table_as_local_processes(tmp_path, local_run):
     result = bench(Suite.model_validate(TINY), out, engine="ray", threads=1, stream=io.StringIO())
     assert not result.failed and len(result.records) == 4
     assert table(out) == table(local_run[0])
+
+
+def _running_counts(log):
+    return [int(m) for m in re.findall(r"done, (\d+) running", log)]
+
+
+def test_ray_on_one_cpu_shows_one_run_running_and_the_others_queued(tmp_path, monkeypatch):
+    # four one-CPU tasks on a one-CPU Ray: Ray starts one at a time, and the progress says so (it used
+    # to count every submitted task as running: "1/4 done, 3 running" while one ran)
+    ray = pytest.importorskip("ray")
+    monkeypatch.setenv("RAY_worker_niceness", "0")
+    ray.init(num_cpus=1, include_dashboard=False, log_to_driver=False)
+    try:
+        log = io.StringIO()
+        result = bench(Suite.model_validate(TINY), tmp_path / "ray", engine="ray", threads=1, stream=log)
+    finally:
+        ray.shutdown()
+    assert not result.failed and len(result.records) == 4
+    counts = _running_counts(log.getvalue())
+    assert counts and max(counts) <= 1, log.getvalue()
+    assert re.search(r"done, [01] running, [1-4] queued", log.getvalue()), log.getvalue()
+
+
+def test_the_local_engine_shows_runs_beyond_parallel_as_queued(local_run):
+    # parallel=2 over 4 runs: never more than 2 running, the other 2 queued at the start
+    log = local_run[2]
+    assert max(_running_counts(log)) == 2 and "2 running, 2 queued" in log, log
+
+
+def test_the_progress_line_counts_queued_runs_apart_from_running_ones(tmp_path):
+    from gorl.bench.progress import Progress
+
+    spec = Suite.model_validate(TINY).runs()[0]
+    stream = io.StringIO()
+    Progress(8, stream).show([(spec, tmp_path)], force=True, queued=7)
+    assert "0/8 done, 1 running, 7 queued, 0 failed" in stream.getvalue()
+    Progress(8, stream).show([(spec, tmp_path)], force=True)
+    assert stream.getvalue().splitlines()[-1].split("] ")[1].startswith("0/8 done, 1 running, 0 failed")
 
 
 def test_a_stopped_ray_bench_checkpoints_its_runs_and_the_same_command_resumes_them(tmp_path):

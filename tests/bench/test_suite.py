@@ -73,6 +73,14 @@ def test_load_suite_errors_name_the_file(tmp_path):
         load_suite(bad)
 
 
+def test_a_suite_file_without_a_name_is_named_after_the_file(tmp_path):
+    body = "tasks: [cheetah-run]\nmethods: [ppo]\nseeds: [0]\ntotal_steps: 1000\n"
+    (tmp_path / "my-sweep.yaml").write_text(body)
+    assert load_suite(tmp_path / "my-sweep.yaml").name == "my-sweep"
+    (tmp_path / "named.yaml").write_text("name: other\n" + body)
+    assert load_suite(tmp_path / "named.yaml").name == "other"  # a name: of its own wins
+
+
 def test_the_shipped_suites_load_and_expand():
     from pathlib import Path
 

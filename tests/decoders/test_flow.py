@@ -1,4 +1,4 @@
-"""The flow-matching decoder and its math: hand-checked path, Euler integration, shapes, errors."""
+"""The flow-matching decoder and its math: Euler integration, shapes, errors (its path: test_paths.py)."""
 
 import pydantic
 import pytest
@@ -6,18 +6,7 @@ import torch
 
 import gorl.decoders as D
 from gorl.decoders.flow import FlowConfig, FlowDecoder
-from gorl.decoders.functional import euler_integrate, ot_path, sinusoidal_embedding
-
-
-def test_ot_path_hand_numbers():
-    # a = 1, eps = 3, t = 0.25: x_t = 0.25 * 3 + 0.75 * 1 = 1.5; target eps - a = 2
-    x_t, target = ot_path(torch.tensor([[1.0]]), torch.tensor([[3.0]]), torch.tensor([0.25]))
-    assert x_t.item() == pytest.approx(1.5)
-    assert target.item() == pytest.approx(2.0)
-    # the endpoints: t = 0 is the data, t = 1 the noise
-    a, eps = torch.randn(5, 3), torch.randn(5, 3)
-    assert torch.equal(ot_path(a, eps, torch.zeros(5))[0], a)
-    assert torch.equal(ot_path(a, eps, torch.ones(5))[0], eps)
+from gorl.decoders.functional import euler_integrate, sinusoidal_embedding
 
 
 def test_euler_with_a_linear_field_gives_the_known_endpoint():

@@ -52,8 +52,11 @@ class DPPOTerm:
     def __init__(self, config: DPPOConfig) -> None:
         self.config = config
 
-    def bind(self, policy: Any) -> list[nn.Parameter]:
-        """Trains the flow; the encoder (the prior) stays as it is."""
+    def bind(self, policy: Any, config: DPPOConfig | None = None) -> list[nn.Parameter]:
+        """Trains the flow; the encoder (the prior) stays as it is. ``config``: the stage's config (stage
+        overrides applied), read from now on; None keeps the current one."""
+        if config is not None:
+            self.config = config
         return train_decoder(policy, "dppo")
 
     def actor(self, policy: Any) -> DenoisingActor:

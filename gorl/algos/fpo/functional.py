@@ -1,6 +1,6 @@
 """FPO's math: per-draw conditional flow-matching losses and the ratio built from them.
 
-Conventions are gorl's flow decoder's (``gorl.decoders.functional``): ``x_t = t * eps + (1 - t) * a``
+Conventions are gorl's flow decoder's (``gorl.paths``): ``x_t = t * eps + (1 - t) * a``
 (t = 0 is the action, t = 1 the noise), velocity target ``eps - a``, sampling from t = 1 to t = 0.
 """
 
@@ -11,7 +11,7 @@ from collections.abc import Callable
 import torch
 from torch import Tensor
 
-from gorl.decoders.functional import ot_path
+from gorl.paths import ot_path
 
 Velocity = Callable[[Tensor, Tensor, Tensor], Tensor]  # (x (N, D), t (N,), obs (N, obs_dim)) -> (N, D)
 

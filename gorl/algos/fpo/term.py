@@ -47,8 +47,11 @@ class FPOTerm:
     def __init__(self, config: FPOConfig) -> None:
         self.config = config
 
-    def bind(self, policy: Any) -> list[nn.Parameter]:
-        """Trains the flow; the encoder (the prior) stays as it is."""
+    def bind(self, policy: Any, config: FPOConfig | None = None) -> list[nn.Parameter]:
+        """Trains the flow; the encoder (the prior) stays as it is. ``config``: the stage's config (stage
+        overrides applied), read from now on; None keeps the current one."""
+        if config is not None:
+            self.config = config
         return train_decoder(policy, "fpo")
 
     def actor(self, policy: Any) -> Any:

@@ -14,7 +14,7 @@ the measurement behind each of its values.
 
 from __future__ import annotations
 
-from typing import Any, ClassVar, Literal
+from typing import ClassVar, Literal
 
 from pydantic import Field, model_validator
 
@@ -100,26 +100,6 @@ class PPOConfig(Config):
         3.0, gt=0.0, description="decoder targets: pre-squash actions clipped to +-this"
     )
     reset_critic: bool = Field(False, description="re-initialise the critic at every encoder stage")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_segment_layout(cls, data: Any) -> Any:
-        """Configs written before 0.2 gave ``batch_size`` (segments per minibatch) instead of
-        ``rollout_length``: rollout_length = batch_size * num_minibatches * unroll_length / num_envs."""
-        if not isinstance(data, dict) or "batch_size" not in data:
-            return data
-        data = dict(data)
-        fields = cls.model_fields
-        segments = data.pop("batch_size") * data.get("num_minibatches", fields["num_minibatches"].default)
-        num_envs = data.get("num_envs", fields["num_envs"].default)
-        unroll = data.get("unroll_length", fields["unroll_length"].default)
-        if segments % num_envs:
-            raise ValueError(
-                f"batch_size * num_minibatches = {segments} segments must be a multiple of "
-                f"num_envs={num_envs}"
-            )
-        data.setdefault("rollout_length", segments // num_envs * unroll)
-        return data
 
     @model_validator(mode="after")
     def _layout(self) -> PPOConfig:

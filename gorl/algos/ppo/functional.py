@@ -39,14 +39,6 @@ def gae(
     return adv, adv + value
 
 
-def clipped_surrogate(log_prob: Tensor, old_log_prob: Tensor, advantage: Tensor, clip: float) -> Tensor:
-    """PPO's clipped objective as a loss, ``(M,)`` each -> scalar::
-
-    -mean(min(rho * A, clip(rho, 1 - clip, 1 + clip) * A)),   rho = exp(log_prob - old_log_prob)
-    """
-    return surrogate(log_prob - old_log_prob, advantage, clip)
-
-
 def surrogate(log_ratio: Tensor, advantage: Tensor, clip: float, trust_region: str = "clip") -> Tensor:
     """The policy loss over ``K`` ratios per transition: ``log_ratio (M,)`` or ``(M, K)``, ``advantage
     (M,)`` (broadcast over K) -> scalar, the mean over all ``M * K`` terms.

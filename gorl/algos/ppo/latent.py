@@ -22,8 +22,9 @@ class LatentTerm:
 
     trains: Literal["encoder", "decoder"] = "encoder"
 
-    def bind(self, policy: Any) -> list[nn.Parameter]:
-        """Freezes the decoder; the encoder's parameters that require grad are trained."""
+    def bind(self, policy: Any, config: Any = None) -> list[nn.Parameter]:
+        """Freezes the decoder; the encoder's parameters that require grad are trained (the term has no
+        settings of its own: the engine applies clip and coefficients)."""
         policy.decoder.requires_grad_(False)
         return [p for p in policy.encoder.parameters() if p.requires_grad]
 

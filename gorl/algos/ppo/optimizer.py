@@ -82,9 +82,9 @@ class PPOOptimizer:
         ``stage_end`` (env steps) is where the learning rates reach 0 when ``anneal_lr`` is on.
         ``new_decoder`` changes nothing here: the critic V(s) does not depend on the decoder.
         """
-        self.config = with_overrides(self.base_config, overrides, PPOConfig.MUTABLE)
+        self.config = with_overrides(self.base_config, overrides, type(self.base_config).MUTABLE)
         self.policy = policy
-        self._actor_params = self.term.bind(policy)
+        self._actor_params = self.term.bind(policy, self.config)
         if self.config.reset_critic and self.iterations > 0:
             init_(self.critic, self.config.critic_init, self.config.critic_init_gain)
         c = self.config
@@ -259,5 +259,3 @@ class PPOOptimizer:
 
 # Rollout.collect's env outputs; every other key is the actor's
 _ENV_KEYS = frozenset({"obs", "next_obs", "reward", "done", "terminated"})
-
-PPOLatentOptimizer = PPOOptimizer  # the name before FPO and DPPO shared the engine

@@ -137,11 +137,6 @@ class SACConfig(Config):
             raise ValueError(f"buffer_size={self.buffer_size} is below batch_size={self.batch_size}")
         return self
 
-    @property
-    def updates_per_iteration(self) -> float:
-        """Gradient updates per iteration once warm-up is over."""
-        return self.steps_per_iteration * self.utd_ratio
-
 
 PRESETS: dict[str, dict[str, object]] = {
     # the defaults: TorchRL's SAC recipe settings on 2 envs (see the module docstring)

@@ -76,6 +76,37 @@ def test_the_ratio_is_one_at_the_behaviour_parameters(ratio):
     assert out["log_ratio"].shape == ((12, 1) if ratio == "mean" else (12, 8))
 
 
+def test_a_stage_override_of_the_ratio_reaches_the_term():
+    # FPOConfig marks ratio and log_ratio_clip changeable per stage: the engine accepts them (it checks
+    # FPOConfig.MUTABLE, not PPOConfig's) and the term computes with the stage's config, not its first one
+    import gorl.algos as algos
+    from gorl.envs import make_env
+
+    spec = algos.spec("fpo")
+    config = spec.resolve(
+        "cpu",
+        {"num_envs": 2, "rollout_length": 8, "unroll_length": 4, "num_minibatches": 2, "critic_hidden": [8]},
+    )
+    env = make_env("cheetah-run", 2, seed=0, episode_length=20)
+    torch.manual_seed(0)
+    enc = encoders.make("prior", obs_dim=env.obs_dim, latent_dim=env.action_dim)
+    dec = decoders.make("flow", obs_dim=env.obs_dim, action_dim=env.action_dim, hidden=[16, 16])
+    policy = CompositePolicy(enc, dec, env.action_low, env.action_high)
+    learner = algos.make("fpo", env, policy, config)
+    learner.bind(policy, {"ratio": "per_sample", "log_ratio_clip": 0.5}, 1000)
+    assert (learner.term.config.ratio, learner.term.config.log_ratio_clip) == ("per_sample", 0.5)
+    obs = torch.randn(4, env.obs_dim)
+    with torch.no_grad():
+        data = learner.term.prepare(policy, obs, policy.act(obs))
+        data["loss_old"] += torch.linspace(-2.0, 2.0, 8)  # old losses far from the new ones: clipped at 0.5
+        out = learner.term.objective(policy, obs, data, penalty=False)
+    assert out["log_ratio"].shape == (4, 8)  # one ratio per draw: per_sample
+    assert out["log_ratio"].abs().max().item() == pytest.approx(0.5)
+    learner.bind(policy, {}, 1000)  # the next stage without overrides: back to the config's mean ratio
+    with torch.no_grad():
+        assert learner.term.objective(policy, obs, data, penalty=False)["log_ratio"].shape == (4, 1)
+
+
 def test_gradient_matches_a_finite_difference():
     policy, term, obs, data = _setup(torch.float64)
     adv = torch.randn(32, dtype=torch.float64)

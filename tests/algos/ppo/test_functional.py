@@ -2,6 +2,7 @@
 
 import math
 
+import pytest
 import torch
 
 from gorl.algos.ppo import functional as F
@@ -32,13 +33,31 @@ def test_gae_restarts_at_each_segment():
     torch.testing.assert_close(adv, torch.tensor([[2.0, 1.0], [2.0, 1.0]]))
 
 
+RHO = torch.tensor([1.5, 0.5, 1.1, 1.5])
+ADV = torch.tensor([1.0, -2.0, 3.0, -1.0])
+
+
 def test_clipped_surrogate_by_hand():
-    old = torch.zeros(3)
-    new = torch.log(torch.tensor([1.5, 0.5, 1.1]))
-    adv = torch.tensor([1.0, -2.0, 3.0])
-    # min(rho A, clip(rho, 0.8, 1.2) A): [min(1.5, 1.2), min(-1.0, -1.6), min(3.3, 3.3)] = [1.2, -1.6, 3.3]
-    loss = F.clipped_surrogate(new, old, adv, clip=0.2)
-    assert math.isclose(loss.item(), -(1.2 - 1.6 + 3.3) / 3, rel_tol=1e-6)
+    # min(rho A, clip(rho, 0.8, 1.2) A):
+    # [min(1.5, 1.2), min(-1.0, -1.6), min(3.3, 3.3), min(-1.5, -1.2)] = [1.2, -1.6, 3.3, -1.5], sum 1.4
+    loss = F.surrogate(RHO.log(), ADV, clip=0.2)
+    assert math.isclose(loss.item(), -1.4 / 4, rel_tol=1e-6)
+    # K ratios per transition: each weighted by its transition's advantage, the mean over all M * K
+    two = F.surrogate(torch.stack([RHO.log(), torch.zeros(4)], dim=-1), ADV, clip=0.2)
+    # the second column has rho = 1: its terms are A, summing to 1.0
+    assert math.isclose(two.item(), -(1.4 + 1.0) / 8, rel_tol=1e-6)
+
+
+def test_asymmetric_surrogate_by_hand():
+    # A >= 0: the clipped term, as PPO: 1.2 (rho 1.5, A 1) and 3.3 (rho 1.1, A 3).
+    # A < 0: rho A - |A| / (2 clip) (rho - 1)^2 with clip 0.2, i.e. |A| * 2.5 (rho - 1)^2:
+    #   rho 0.5, A -2: -1.0 - 2 * 2.5 * 0.25 = -2.25 (PPO's clip would stop at -1.6)
+    #   rho 1.5, A -1: -1.5 - 1 * 2.5 * 0.25 = -2.125 (PPO's: -1.5)
+    # sum 1.2 - 2.25 + 3.3 - 2.125 = 0.125
+    loss = F.surrogate(RHO.log(), ADV, clip=0.2, trust_region="asymmetric")
+    assert math.isclose(loss.item(), -0.125 / 4, rel_tol=1e-5)
+    with pytest.raises(ValueError, match="unknown trust_region 'trust'"):
+        F.surrogate(RHO.log(), ADV, clip=0.2, trust_region="trust")
 
 
 def test_masked_value_loss_skips_masked_steps():

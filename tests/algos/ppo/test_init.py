@@ -2,7 +2,7 @@
 
 import torch
 
-from gorl.algos.ppo import PPOLatentOptimizer, preset
+from gorl.algos.ppo import PPOOptimizer, preset
 from gorl.composite import CompositePolicy
 from gorl.decoders import make as make_decoder
 from gorl.encoders import make as make_encoder
@@ -17,7 +17,7 @@ def _learner(**fields):
         make_decoder("identity", obs_dim=env.obs_dim, action_dim=env.action_dim),
     )
     config = preset("cpu", num_envs=2, rollout_length=16, unroll_length=16, num_minibatches=2, **fields)
-    return PPOLatentOptimizer(env, policy, config)
+    return PPOOptimizer(env, policy, config)
 
 
 def test_orthogonal_critic_and_adam_eps():

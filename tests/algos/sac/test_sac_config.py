@@ -5,6 +5,7 @@ from pydantic import ValidationError
 
 import gorl.algos as algos
 from gorl.algos.sac import PRESETS, SACConfig, SACLatentOptimizer, preset
+from gorl.algos.sac.validate import validate
 
 
 def test_defaults_are_the_cpu_setting():
@@ -12,8 +13,6 @@ def test_defaults_are_the_cpu_setting():
     assert (c.num_envs, c.batch_size, c.utd_ratio, c.gamma, c.polyak) == (2, 256, 1.0, 0.99, 0.995)
     assert (c.actor_lr, c.critic_lr, c.alpha_lr) == (3e-4, 3e-4, 3e-4)
     assert c.critic_hidden == [256, 256] and c.raw_action_clip == 3.0 and not c.normalize_observations
-    assert c.updates_per_iteration == c.steps_per_iteration
-    assert preset("cpu") == c
 
 
 def test_paper_preset_follows_playground_brax_sac():
@@ -51,7 +50,8 @@ def test_mutable_fields_are_fields():
     assert not {"num_envs", "buffer_size", "critic_hidden", "critic_input"} & SACConfig.MUTABLE
 
 
-def test_registered_as_sac():
+def test_registered_as_sac_and_its_presets_resolve_alike_through_the_registry():
     entry = algos.spec("sac")
-    assert entry.build is SACLatentOptimizer and entry.config is SACConfig
-    assert set(entry.presets) == set(PRESETS) >= {"cpu", "paper"}
+    assert entry.build is SACLatentOptimizer and entry.config is SACConfig and entry.validate is validate
+    for name in PRESETS:  # the registry's resolve (what runs use) and the module's preset() agree
+        assert entry.resolve(name, {"gamma": 0.9}) == preset(name, gamma=0.9)
