@@ -1,9 +1,9 @@
 """The LatentOptimizer interface: what an RL algorithm provides to the GoRL schedule.
 
 The schedule (``gorl.twotimescale.TwoTimescale``) alternates encoder stages and decoder refits and
-knows nothing else about the algorithm. An optimiser owns its environment(s), critic(s), replay or rollout
-storage and torch optimisers; it updates only the encoder of the composite policy it is bound to, with the decoder
-frozen (``requires_grad_(False)`` and no optimiser state).
+knows nothing else about the algorithm. An optimiser owns its environment(s), critic(s), replay or
+rollout storage and torch optimisers; it updates only the encoder of the composite policy it is bound
+to, with the decoder frozen (``requires_grad_(False)`` and no optimiser state).
 
 Contract:
 
