@@ -44,6 +44,24 @@ def base_run(task: str, steps: int, seed: int, root: Path, threads: int) -> Path
     return out
 
 
+def parse_decoder(spec: str) -> tuple[str, dict[str, Any]]:
+    """``"diffusion:prediction=sample"`` -> ``("diffusion", {"prediction": "sample"})`` (ints and floats
+    are parsed as such)."""
+    name, _, rest = spec.partition(":")
+    options: dict[str, Any] = {}
+    for item in filter(None, rest.split(",")):
+        key, _, value = item.partition("=")
+        for kind in (int, float):
+            try:
+                options[key] = kind(value)
+                break
+            except ValueError:
+                continue
+        else:
+            options[key] = value
+    return name, options
+
+
 def variant(
     run: Path,
     threads: int,
@@ -60,8 +78,10 @@ def variant(
 ) -> dict[str, Any]:
     """One refit of the run's final policy with these settings; its record (fidelity and returns)."""
     trainer = Trainer.load(run, progress=False, threads=threads)
+    decoder, options = parse_decoder(decoder)
     sched = ScheduleConfig(
         decoder=decoder,
+        decoder_options=options,
         decoder_pairs=pairs,
         pairing=pairing,  # type: ignore[arg-type]
         actions_per_state=k,
@@ -86,7 +106,12 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--tasks", nargs="+", default=["cheetah-run", "walker-walk"])
     ap.add_argument("--steps", type=int, default=100_352, help="env steps of the ppo run (the data policy)")
     ap.add_argument("--run-seed", type=int, default=0)
-    ap.add_argument("--decoders", nargs="+", default=["flow", "diffusion"])
+    ap.add_argument(
+        "--decoders",
+        nargs="+",
+        default=["flow", "diffusion"],
+        help="decoder names, each optionally with options: diffusion:prediction=sample",
+    )
     ap.add_argument("--pairing", nargs="+", default=["independent", "coupled"])
     ap.add_argument("--actions-per-state", type=int, nargs="+", default=[1])
     ap.add_argument("--fit-steps", type=int, nargs="+", default=[500, 2000])

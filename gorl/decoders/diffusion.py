@@ -12,6 +12,8 @@ The noise net is the flow decoder's ``TimeConditionedMLP`` (MLP, SiLU, 4x64 by d
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import Field
 from torch import Generator, Tensor, nn
 
@@ -20,6 +22,7 @@ from gorl.decoders.flow import TimeConditionedConfig, TimeConditionedMLP, action
 from gorl.decoders.functional import (
     cosine_alpha_bars,
     ddim_step,
+    ddim_step_from_x0,
     ddim_timesteps,
     draw_int,
     draw_normal,
@@ -37,6 +40,11 @@ class DiffusionConfig(TimeConditionedConfig):
     )
     clip_x0: float | None = Field(
         3.0, gt=0, description="clamp each predicted x0 to +-clip_x0 while decoding; None: no clamp"
+    )
+    prediction: Literal["epsilon", "sample"] = Field(
+        "epsilon",
+        description="what the net predicts: epsilon (the noise; the paper's) or sample (the clean action "
+        "x0, well conditioned at high noise where recovering x0 from epsilon divides by sqrt(alpha_bar))",
     )
 
     def model_post_init(self, __context: object) -> None:
@@ -71,7 +79,8 @@ class DiffusionDecoder(nn.Module):
         self._chain = ddim_timesteps(cfg.train_timesteps, cfg.steps)
 
     def eps(self, x_t: Tensor, t: Tensor, obs: Tensor) -> Tensor:
-        """The predicted noise ``eps_net(x_t (N, D), t (N,) integer steps, obs (N, obs_dim)) -> (N, D)``."""
+        """The net's prediction ``(x_t (N, D), t (N,) integer steps, obs (N, obs_dim)) -> (N, D)``: the
+        noise, or the clean action with ``prediction="sample"``."""
         return self.net(x_t, t.to(x_t.dtype) / self.config.train_timesteps, obs)
 
     def decode(self, obs: Tensor, z: Tensor) -> Tensor:
@@ -82,7 +91,10 @@ class DiffusionDecoder(nn.Module):
         ab = self.alpha_bars.to(x.dtype)
         for t, t_prev in zip(self._chain[:-1], self._chain[1:], strict=True):
             tt = x.new_full((x.shape[0],), float(t))
-            x = ddim_step(x, self.eps(x, tt, o), ab[t], ab[t_prev], self.config.clip_x0)
+            if self.config.prediction == "sample":
+                x = ddim_step_from_x0(x, self.eps(x, tt, o), ab[t], ab[t_prev], self.config.clip_x0)
+            else:
+                x = ddim_step(x, self.eps(x, tt, o), ab[t], ab[t_prev], self.config.clip_x0)
         return x.reshape(*batch, self.action_dim)
 
     def loss(
@@ -104,7 +116,7 @@ class DiffusionDecoder(nn.Module):
             check_pair(obs, self.obs_dim, noise, "noise", "latent_dim", self.latent_dim)
             eps = noise.reshape(-1, self.latent_dim).repeat(p, 1)
         x_t = q_sample(a, eps, self.alpha_bars.to(a.dtype)[t])
-        return mse(self.eps(x_t, t, o), eps)
+        return mse(self.eps(x_t, t, o), a if self.config.prediction == "sample" else eps)
 
     def reset_parameters(self) -> None:
         """Re-initialises the noise net (PyTorch's default init)."""

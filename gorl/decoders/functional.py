@@ -170,3 +170,27 @@ def draw_int(
     if generator is None:
         return torch.randint(low, high, shape, device=like.device)
     return torch.randint(low, high, shape, generator=generator, device=generator.device).to(like.device)
+
+
+def ddim_step_from_x0(
+    x_t: Tensor, x0_hat: Tensor, alpha_bar_t: Tensor, alpha_bar_prev: Tensor, clip_x0: float | None = None
+) -> Tensor:
+    """One deterministic DDIM update (eta = 0) from a predicted clean point (sample parameterisation).
+
+    ``x0 = clamp(x0_hat)``, ``eps = (x_t - sqrt(ab_t) * x0) / sqrt(1 - ab_t)``,
+    ``x_prev = sqrt(ab_prev) * x0 + sqrt(1 - ab_prev) * eps``. Well conditioned at high noise (ab_t near
+    0), where recovering x0 from a predicted eps divides by ``sqrt(ab_t)``.
+
+    Args:
+        x_t: ``(*B, D)`` current points.
+        x0_hat: ``(*B, D)`` predicted clean points.
+        alpha_bar_t: scalar tensor, the schedule at t (in (0, 1)).
+        alpha_bar_prev: scalar tensor, the schedule at the target timestep (1 at t = 0).
+        clip_x0: bound on the predicted clean point, or None.
+
+    Returns:
+        ``(*B, D)``: the points at the target timestep.
+    """
+    x0 = x0_hat if clip_x0 is None else x0_hat.clamp(-clip_x0, clip_x0)
+    eps = (x_t - alpha_bar_t.sqrt() * x0) / (1.0 - alpha_bar_t).sqrt()
+    return alpha_bar_prev.sqrt() * x0 + (1.0 - alpha_bar_prev).sqrt() * eps
