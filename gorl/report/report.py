@@ -30,6 +30,7 @@ from gorl.checkpoint import atomic_write_text
 from gorl.plots import pyplot
 from gorl.report.figures import plot_curves, plot_profile
 from gorl.report.load import Suite, common_prefix, load_curve, load_suite
+from gorl.report.paired import paired_md
 from gorl.report.summary import REPS, Aggregate, Cell, Reference, aggregate, cell
 
 __all__ = ["common_prefix", "load_curve", "load_suite", "write_report"]
@@ -233,33 +234,54 @@ def _header_md(suite: Suite) -> list[str]:
     return lines
 
 
+REFIT_COLUMNS = (
+    ("fidelity_mean_error", "mean err", ".2f"),
+    ("fidelity_spread_ratio", "spread", ".2f"),
+    ("fidelity_det_error", "det err", ".2f"),
+    ("fidelity_energy_distance", "energy", ".3f"),
+    ("return_data_det", "data policy", ".1f"),
+    ("return_refit_det", "refitted", ".1f"),
+    ("return_before_refit", "before (best eval)", ".1f"),
+    ("return_after_refit", "after", ".1f"),
+    ("fit_wall_time", "fit s", ".0f"),
+)
+
+
 def _refits_md(suite: Suite) -> list[str]:
-    """GoRL's refits: per task, method and stage, the mean over seeds of the return of the policy the
-    refit data came from and of the refitted policy as its stage starts (a refit that loses the policy
-    shows here); empty when no finished run refitted."""
-    found: dict[tuple[str, str, int], list[tuple[float, float]]] = {}
+    """GoRL's refits: per task, method and stage, means over seeds of the refit's fidelity figures and
+    returns (a refit that loses the policy shows here); empty when no finished run refitted."""
+    found: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     for r in suite.runs:
         path = r.path / "metrics.jsonl"
         if r.status != "done" or not path.exists():
             continue
         for line in path.read_text().splitlines():
             rec = json.loads(line)
-            if rec.get("kind") == "refit" and "return_before_refit" in rec and "return_after_refit" in rec:
-                key = (r.task, r.method, int(rec["stage"]))
-                found.setdefault(key, []).append((rec["return_before_refit"], rec["return_after_refit"]))
+            if rec.get("kind") == "refit":
+                found.setdefault((r.task, r.method, int(rec["stage"])), []).append(rec)
     if not found:
         return []
+
+    def mean(recs: list[dict[str, Any]], key: str, fmt: str) -> str:
+        values = [float(x[key]) for x in recs if key in x]
+        return _num(np.mean(values), fmt) if values else "n/a"
+
     rows = [
-        [t, m, str(k), str(len(v)), _num(np.mean([b for b, _ in v])), _num(np.mean([a for _, a in v]))]
+        [t, m, str(k), str(len(v)), *(mean(v, key, fmt) for key, _, fmt in REFIT_COLUMNS)]
         for (t, m, k), v in sorted(found.items())
     ]
     return [
         "## Decoder refits",
         "",
-        "Before: evaluation return of the encoder the refit data came from; after: the refitted policy as "
-        "its stage starts (the encoder reset to the prior where the method resets it). Means over seeds.",
+        "Means over seeds. Fidelity of the refitted policy (prior latent through the new decoder) to the "
+        "data policy, on held-out refit states, in units of the data policy's spread per state and action "
+        "dimension: mean error, spread ratio, deterministic-action error, energy distance "
+        "(`gorl.twotimescale.fidelity`). data policy / refitted: deterministic returns of both on the same "
+        "fresh episodes. before: the evaluation of the encoder the data came from (the stage's best when "
+        "`data_from_best`, a selection statistic); after: the refitted policy on the run's evaluation "
+        "episodes as its stage starts.",
         "",
-        *_md_table(["task", "method", "stage", "seeds", "return before", "return after"], rows),
+        *_md_table(["task", "method", "stage", "seeds", *(h for _, h, _ in REFIT_COLUMNS)], rows),
     ]
 
 
@@ -294,6 +316,7 @@ def write_report(dir: Path, *, reference: Reference | None = None) -> Path:
         _results_md(suite, cells),
         _reference_md(suite, reference),
         _pictures_md(curves, profile, plt is not None),
+        paired_md(suite),
         _runs_md(suite),
         _unfinished_md(suite),
         _refits_md(suite),

@@ -186,7 +186,8 @@ def test_report_of_a_suite_with_no_finished_run(tmp_path):
 
 
 def test_refits_are_tabulated_per_stage(tmp_path):
-    # one finished GoRL run with two refits: the section shows each stage's before/after returns
+    # one finished GoRL run with two refits: the section shows each stage's figures (n/a where a record
+    # lacks one: stage 1 has no fidelity figures)
     run = tmp_path / "runs" / "cheetah-run" / "gorl-fm" / "s0"
     run.mkdir(parents=True)
     summary = {"task": "cheetah-run", "method": "gorl-fm", "seed": 0, "env_steps": 100, "final_return": 5.0,
@@ -196,13 +197,19 @@ def test_refits_are_tabulated_per_stage(tmp_path):
     lines = [
         {"kind": "eval", "env_steps": 100, "return_mean": 5.0},
         {"kind": "refit", "stage": 1, "return_before_refit": 40.0, "return_after_refit": 30.0},
-        {"kind": "refit", "stage": 2, "return_before_refit": 50.0, "return_after_refit": 55.0},
-    ]
+        {"kind": "refit", "stage": 2, "return_before_refit": 50.0, "return_after_refit": 55.0,
+         "fidelity_mean_error": 0.125, "fidelity_spread_ratio": 0.98, "fidelity_det_error": 0.1,
+         "fidelity_energy_distance": 0.0625, "return_data_det": 48.0, "return_refit_det": 47.0,
+         "fit_wall_time": 12.0},
+    ]  # fmt: skip
     (run / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
     text = write_report(tmp_path).read_text()
     assert "## Decoder refits" in text
-    assert "| cheetah-run | gorl-fm | 1 | 1 | 40.0 | 30.0 |" in text
-    assert "| cheetah-run | gorl-fm | 2 | 1 | 50.0 | 55.0 |" in text
+    assert "| cheetah-run | gorl-fm | 1 | 1 | n/a | n/a | n/a | n/a | n/a | n/a | 40.0 | 30.0 | n/a |" in text
+    assert (
+        "| cheetah-run | gorl-fm | 2 | 1 | 0.12 | 0.98 | 0.10 | 0.062 | 48.0 | 47.0 | 50.0 | 55.0 | 12 |"
+        in text
+    )
 
 
 def test_unfinished_runs_are_listed_with_how_far_they_got_and_drawn_dashed(tmp_path):
