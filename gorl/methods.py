@@ -51,14 +51,26 @@ class MethodSpec:
 
 REGISTRY: Registry[Callable[[Scale], MethodSpec]] = Registry("method", "gorl.methods")
 ONE_STAGE: dict[str, Any] = {"decoder": None, "stage_fractions": [1.0], "stage_overrides": [{}]}
-# refits sized for a CPU: 16k pairs, 500 steps of 1,024 (the official: 4,096 episodes, 50k steps of 8,192)
-CPU_REFIT: dict[str, Any] = {"decoder_pairs": 16_384, "fit": {"steps": 500, "batch_size": 1024}}
+# refits sized for a CPU (docs/gorl.md has the measurements, benchmarks/refit_fidelity.py): coupled pairs
+# (each action with the standardised latent that drew it), 4 actions per state drawn from the data policy,
+# 1,000 steps of 1,024 at lr 1e-3; the refit data comes from the stage's last encoder. The official code
+# uses 4,096 episodes and 50k steps of 8,192 with independent pairs; the paper scale keeps that pairing.
+CPU_REFIT: dict[str, Any] = {
+    "decoder_pairs": 16_384,
+    "pairing": "coupled",
+    "actions_per_state": 4,
+    "fit": {"steps": 1000, "batch_size": 1024, "lr": 1e-3},
+    "data_from_best": False,
+}
 # the encoder's settings in GoRL(PPO)'s stages after the first refit, at cpu scale
 CPU_LATER_STAGES: dict[str, Any] = {"penalty_coef": 1e-3}
 # GoRL(SAC)'s refits fit longer and faster: a SAC policy is near-deterministic, and 500 steps at 3e-4 left
 # the flow underfitted (a refit kept 16-25% of a 441 return on cheetah-run; 8,000 steps at 1e-3 keep 84-87%,
 # as 20,000 at 3e-4 do: benchmarks/refit_budget.py, docs/sac.md). About 90 s per refit on one core.
-SAC_CPU_REFIT: dict[str, Any] = {**CPU_REFIT, "fit": {**CPU_REFIT["fit"], "steps": 8_000, "lr": 1e-3}}
+SAC_CPU_REFIT: dict[str, Any] = {
+    "decoder_pairs": 16_384,
+    "fit": {"steps": 8_000, "batch_size": 1024, "lr": 1e-3},
+}
 
 
 def register(name: str) -> Callable[[Any], Any]:
@@ -142,6 +154,8 @@ def _gorl_ppo(decoder: str, scale: Scale) -> MethodSpec:
         schedule["stage_overrides"] = [{}, later]
     else:
         schedule |= CPU_REFIT | {"stage_overrides": [{}, CPU_LATER_STAGES]}
+        if decoder == "diffusion":  # DDIM from a predicted action: docs/gorl.md, "Diffusion refits"
+            schedule["decoder_options"] = {"prediction": "sample"}
     if decoder == "diffusion" and scale == "paper":  # the official diffusion runs keep the encoder
         schedule["reset_encoder"] = [False]
     return MethodSpec(
