@@ -18,6 +18,7 @@ from typing import Any, Literal
 
 from gorl.config import Config, with_overrides
 from gorl.interfaces.optimizer import LatentOptimizer
+from gorl.interfaces.policy import ActingPolicy
 from gorl.registry import Registry
 
 
@@ -105,7 +106,7 @@ def names() -> list[str]:
     return REGISTRY.names()
 
 
-def make(name: str, env: Any, policy: Any, config: Any) -> LatentOptimizer:
+def make(name: str, env: Any, policy: ActingPolicy, config: Any) -> LatentOptimizer:
     """Builds optimiser ``name`` on ``env`` for ``policy`` with a config from ``spec(name).resolve``."""
     entry = spec(name)
     if not isinstance(config, entry.config):

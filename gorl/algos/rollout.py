@@ -19,6 +19,7 @@ from gorl.algos.guards import check_finite
 from gorl.algos.running_norm import RunningNorm
 from gorl.interfaces.env import BatchedEnv
 from gorl.interfaces.keys import ACTION, DONE, NEXT, OBSERVATION, REWARD, TERMINATED
+from gorl.interfaces.policy import Actor
 
 
 class Rollout:
@@ -59,7 +60,7 @@ class Rollout:
 
     @torch.no_grad()
     def collect(
-        self, policy: Any, steps: int, *, where: str, count: bool = True, deterministic: bool = False
+        self, policy: Actor, steps: int, *, where: str, count: bool = True, deterministic: bool = False
     ) -> dict[str, Tensor]:
         """Runs ``policy`` for ``steps`` steps of every env.
 

@@ -39,6 +39,8 @@ from typing import Any, Protocol, runtime_checkable
 
 from torch import Tensor
 
+from gorl.interfaces.policy import ActingPolicy
+
 
 @runtime_checkable
 class LatentOptimizer(Protocol):
@@ -49,7 +51,7 @@ class LatentOptimizer(Protocol):
 
     def bind(
         self,
-        policy: Any,
+        policy: ActingPolicy,
         overrides: dict[str, Any] | None = None,
         stage_end: int | None = None,
         *,

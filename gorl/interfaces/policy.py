@@ -24,7 +24,17 @@ from gorl.interfaces.latent_policy import LatentPolicy
 
 
 @runtime_checkable
-class ActingPolicy(Protocol):
+class Actor(Protocol):
+    """What a rollout steps an env with: ``act(obs, deterministic)`` -> at least ``latent``,
+    ``log_prob``, ``raw_action``, ``action`` (an ``ActingPolicy``, or a ratio term's wrapper of one)."""
+
+    def act(self, obs: Tensor, *, deterministic: bool = False) -> dict[str, Tensor]:
+        """Acts at ``obs (*B, obs_dim)``; see ``ActingPolicy.act``."""
+        ...
+
+
+@runtime_checkable
+class ActingPolicy(Actor, Protocol):
     """pi(a | s) = integral of pi_theta(z | s) g_phi(a | s, z) dz, acting through ``act``."""
 
     @property

@@ -40,6 +40,8 @@ from typing import Any, Literal, Protocol, runtime_checkable
 
 from torch import Tensor, nn
 
+from gorl.interfaces.policy import ActingPolicy, Actor
+
 
 @runtime_checkable
 class RatioTerm(Protocol):
@@ -47,21 +49,21 @@ class RatioTerm(Protocol):
 
     trains: Literal["encoder", "decoder"]
 
-    def bind(self, policy: Any, config: Any) -> list[nn.Parameter]:
+    def bind(self, policy: ActingPolicy, config: Any) -> list[nn.Parameter]:
         """Unfreezes the trained part of ``policy``, freezes the rest; returns the trained parameters;
         ``config`` (the stage's) is what the term reads its settings from until the next ``bind``."""
         ...
 
-    def actor(self, policy: Any) -> Any:
+    def actor(self, policy: ActingPolicy) -> Actor:
         """What collects data: ``act(obs, deterministic=False) -> dict[str, Tensor]``."""
         ...
 
-    def prepare(self, policy: Any, obs: Tensor, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+    def prepare(self, policy: ActingPolicy, obs: Tensor, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         """Per-transition data ``(M, ...)`` under the behaviour parameters (no gradients)."""
         ...
 
     def objective(
-        self, policy: Any, obs: Tensor, data: dict[str, Tensor], *, penalty: bool
+        self, policy: ActingPolicy, obs: Tensor, data: dict[str, Tensor], *, penalty: bool
     ) -> dict[str, Tensor]:
         """``log_ratio (B, K)`` and optional scalar ``entropy`` and ``penalty``, with gradients."""
         ...

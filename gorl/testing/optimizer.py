@@ -17,6 +17,7 @@ from gorl.algos.registry import mutable_fields
 from gorl.composite import CompositePolicy
 from gorl.envs import make_env
 from gorl.interfaces.optimizer import LatentOptimizer
+from gorl.interfaces.policy import ActingPolicy
 
 
 def _setup(name: str, config: Any, task: str, seed: int) -> tuple[Any, CompositePolicy, Any]:
@@ -37,7 +38,9 @@ def _params(module: Any) -> list[torch.Tensor]:
     return [p.detach().clone() for p in module.parameters()]
 
 
-def _bind(learner: Any, policy: Any, overrides: Mapping[str, Any], stage_end: int, **kw: Any) -> None:
+def _bind(
+    learner: Any, policy: ActingPolicy, overrides: Mapping[str, Any], stage_end: int, **kw: Any
+) -> None:
     """``bind`` as the Trainer calls it: ``(policy, overrides, stage_end)``, after a refit also
     ``new_decoder=True``; a signature that cannot take that fails the check."""
     try:

@@ -9,7 +9,7 @@ DPPO). Evaluation goes through the composite: ``z = 0`` and the flow's determini
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
@@ -18,13 +18,14 @@ from gorl.algos.dppo.config import DPPOConfig
 from gorl.algos.dppo.functional import denoising_chain, step_log_probs
 from gorl.algos.fpo.term import CHUNK, flow_of, train_decoder
 from gorl.interfaces.latent_policy import gaussian_log_prob
+from gorl.interfaces.policy import ActingPolicy
 from gorl.squash import squash
 
 
 class DenoisingActor:
     """Acts with ``policy``'s flow as a stochastic chain; ``act`` also returns ``chain (N, K + 1, D)``."""
 
-    def __init__(self, policy: Any, sigma: float) -> None:
+    def __init__(self, policy: ActingPolicy, sigma: float) -> None:
         self.policy, self.sigma = policy, sigma
         self.flow = flow_of(policy, "dppo")
 
@@ -52,18 +53,18 @@ class DPPOTerm:
     def __init__(self, config: DPPOConfig) -> None:
         self.config = config
 
-    def bind(self, policy: Any, config: DPPOConfig | None = None) -> list[nn.Parameter]:
+    def bind(self, policy: ActingPolicy, config: DPPOConfig | None = None) -> list[nn.Parameter]:
         """Trains the flow; the encoder (the prior) stays as it is. ``config``: the stage's config (stage
         overrides applied), read from now on; None keeps the current one."""
         if config is not None:
             self.config = config
         return train_decoder(policy, "dppo")
 
-    def actor(self, policy: Any) -> DenoisingActor:
+    def actor(self, policy: ActingPolicy) -> DenoisingActor:
         """The stochastic chain with noise ``sigma`` per step."""
         return DenoisingActor(policy, self.config.sigma)
 
-    def prepare(self, policy: Any, obs: Tensor, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+    def prepare(self, policy: ActingPolicy, obs: Tensor, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         """The chains and their per-step log-densities ``old_log_prob (M, K)``."""
         velocity, chain = flow_of(policy, "dppo").velocity, batch["chain"]
         old = torch.cat(
@@ -75,7 +76,7 @@ class DPPOTerm:
         return {"chain": chain, "old_log_prob": old}
 
     def objective(
-        self, policy: Any, obs: Tensor, data: dict[str, Tensor], *, penalty: bool
+        self, policy: ActingPolicy, obs: Tensor, data: dict[str, Tensor], *, penalty: bool
     ) -> dict[str, Tensor]:
         """Per-step ``log_ratio (B, K)``."""
         new = step_log_probs(flow_of(policy, "dppo").velocity, obs, data["chain"], self.config.sigma)

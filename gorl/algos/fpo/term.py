@@ -8,7 +8,7 @@ parameters; ``objective`` recomputes the losses on the same draws and returns FP
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Literal
 
 import torch
 from torch import Tensor, nn
@@ -16,11 +16,12 @@ from torch import Tensor, nn
 from gorl.algos.fpo.config import FPOConfig
 from gorl.algos.fpo.functional import cfm_losses, draw_times, fpo_log_ratio
 from gorl.interfaces.decoder import VelocityDecoder
+from gorl.interfaces.policy import ActingPolicy, Actor
 
 CHUNK = 65_536  # transitions per batched pass in prepare (bounds the memory at paper scale)
 
 
-def flow_of(policy: Any, method: str) -> VelocityDecoder:
+def flow_of(policy: ActingPolicy, method: str) -> VelocityDecoder:
     """``policy.decoder`` if it is a flow (``VelocityDecoder``), else a ValueError naming the method."""
     decoder = policy.decoder
     if not isinstance(decoder, VelocityDecoder):
@@ -31,7 +32,7 @@ def flow_of(policy: Any, method: str) -> VelocityDecoder:
     return decoder
 
 
-def train_decoder(policy: Any, method: str) -> list[nn.Parameter]:
+def train_decoder(policy: ActingPolicy, method: str) -> list[nn.Parameter]:
     """Freezes the encoder, unfreezes the flow; returns the flow's parameters."""
     flow = flow_of(policy, method)
     policy.encoder.requires_grad_(False)
@@ -47,18 +48,18 @@ class FPOTerm:
     def __init__(self, config: FPOConfig) -> None:
         self.config = config
 
-    def bind(self, policy: Any, config: FPOConfig | None = None) -> list[nn.Parameter]:
+    def bind(self, policy: ActingPolicy, config: FPOConfig | None = None) -> list[nn.Parameter]:
         """Trains the flow; the encoder (the prior) stays as it is. ``config``: the stage's config (stage
         overrides applied), read from now on; None keeps the current one."""
         if config is not None:
             self.config = config
         return train_decoder(policy, "fpo")
 
-    def actor(self, policy: Any) -> Any:
+    def actor(self, policy: ActingPolicy) -> Actor:
         """The composite: a = squash(Euler chain from z ~ N(0, I))."""
         return policy
 
-    def prepare(self, policy: Any, obs: Tensor, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+    def prepare(self, policy: ActingPolicy, obs: Tensor, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         """The draws ``eps (M, N, D)``, ``t (M, N)`` and their losses ``loss_old (M, N)``."""
         c, flow = self.config, flow_of(policy, "fpo")
         action = batch["raw_action"]
@@ -76,7 +77,7 @@ class FPOTerm:
         return {"action": action, "eps": eps, "t": t, "loss_old": loss_old}
 
     def objective(
-        self, policy: Any, obs: Tensor, data: dict[str, Tensor], *, penalty: bool
+        self, policy: ActingPolicy, obs: Tensor, data: dict[str, Tensor], *, penalty: bool
     ) -> dict[str, Tensor]:
         """FPO's ``log_ratio`` (``(B, 1)`` or ``(B, N)``) and the mean CFM loss (a metric)."""
         c = self.config

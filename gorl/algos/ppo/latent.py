@@ -11,6 +11,7 @@ from typing import Any, Literal
 from torch import Tensor, nn
 
 from gorl.interfaces.latent_policy import gaussian_entropy, gaussian_log_prob
+from gorl.interfaces.policy import ActingPolicy, Actor
 
 
 class LatentTerm:
@@ -22,22 +23,22 @@ class LatentTerm:
 
     trains: Literal["encoder", "decoder"] = "encoder"
 
-    def bind(self, policy: Any, config: Any = None) -> list[nn.Parameter]:
+    def bind(self, policy: ActingPolicy, config: Any = None) -> list[nn.Parameter]:
         """Freezes the decoder; the encoder's parameters that require grad are trained (the term has no
         settings of its own: the engine applies clip and coefficients)."""
         policy.decoder.requires_grad_(False)
         return [p for p in policy.encoder.parameters() if p.requires_grad]
 
-    def actor(self, policy: Any) -> Any:
+    def actor(self, policy: ActingPolicy) -> Actor:
         """The composite itself: z ~ pi(.|s), a = squash(decode(s, z))."""
         return policy
 
-    def prepare(self, policy: Any, obs: Tensor, batch: dict[str, Tensor]) -> dict[str, Tensor]:
+    def prepare(self, policy: ActingPolicy, obs: Tensor, batch: dict[str, Tensor]) -> dict[str, Tensor]:
         """The stored latent and its log-probability under the behaviour encoder."""
         return {"latent": batch["latent"], "old_log_prob": batch["log_prob"]}
 
     def objective(
-        self, policy: Any, obs: Tensor, data: dict[str, Tensor], *, penalty: bool
+        self, policy: ActingPolicy, obs: Tensor, data: dict[str, Tensor], *, penalty: bool
     ) -> dict[str, Tensor]:
         """``log_ratio (B,)``, the latent entropy and (if ``penalty``) the encoder's prior penalty."""
         loc, scale = policy.encoder.loc_scale(obs)

@@ -23,6 +23,7 @@ from gorl.algos.ppo.latent import LatentTerm
 from gorl.algos.rollout import Rollout
 from gorl.config import with_overrides
 from gorl.interfaces.env import BatchedEnv
+from gorl.interfaces.policy import ActingPolicy
 from gorl.interfaces.ratio import RatioTerm
 from gorl.nn import ACTIVATIONS, init_, mlp
 
@@ -38,7 +39,7 @@ class PPOOptimizer:
     """
 
     def __init__(
-        self, env: BatchedEnv, policy: Any, config: PPOConfig, term: RatioTerm | None = None
+        self, env: BatchedEnv, policy: ActingPolicy, config: PPOConfig, term: RatioTerm | None = None
     ) -> None:
         if env.num_envs != config.num_envs:
             raise ValueError(f"env has {env.num_envs} envs but config.num_envs={config.num_envs}")
@@ -71,7 +72,7 @@ class PPOOptimizer:
     # -- LatentOptimizer -------------------------------------------------------------------------
     def bind(
         self,
-        policy: Any,
+        policy: ActingPolicy,
         overrides: dict[str, Any] | None = None,
         stage_end: int | None = None,
         *,
