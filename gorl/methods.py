@@ -57,7 +57,7 @@ ONE_STAGE: dict[str, Any] = {"decoder": None, "stage_fractions": [1.0], "stage_o
 # uses 4,096 episodes and 50k steps of 8,192 with independent pairs; the paper scale keeps that pairing.
 CPU_REFIT: dict[str, Any] = {
     "decoder_pairs": 16_384,
-    "pairing": "coupled",
+    "pairing": "auto",  # coupled with every built-in decoder; a decoder that cannot couple gets independent
     "actions_per_state": 4,
     "fit": {"steps": 1000, "batch_size": 1024, "lr": 1e-3},
     "data_from_best": False,

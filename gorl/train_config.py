@@ -140,9 +140,16 @@ def resolve(config: TrainConfig, *, check_files: bool = True) -> RunPlan:
         )
     # the name and the options of the decoder they configure, checked on a small instance
     try:
-        decoders.make(schedule.options_for, obs_dim=2, action_dim=2, **schedule.decoder_options)
+        probe_decoder = decoders.make(
+            schedule.options_for, obs_dim=2, action_dim=2, **schedule.decoder_options
+        )
     except (ValueError, TypeError) as e:
         raise ValueError(f"schedule.decoder_options for {schedule.options_for!r}: {e}") from e
+    if schedule.pairing == "coupled" and schedule.decoder is not None and not probe_decoder.couples:
+        raise ValueError(
+            f"schedule.pairing='coupled' needs a decoder that couples, but {schedule.decoder!r} has "
+            "couples=False (its loss takes no noise): use pairing 'auto' or 'independent'"
+        )
     encoder_options = {**spec.encoder_options, **config.encoder}  # the run's options over the method's
     try:
         probe = encoders.make(spec.encoder, obs_dim=2, latent_dim=2, **encoder_options)

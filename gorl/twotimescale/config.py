@@ -54,11 +54,12 @@ class ScheduleConfig(Config):
         description="optimizer config overrides at stage k (last value repeats); only fields the optimizer "
         "marks mutable (methods set them: official FM clip 0.15 then 0.3, penalty 5e-4 then 1e-3)",
     )
-    pairing: Literal["independent", "coupled"] = Field(
+    pairing: Literal["independent", "coupled", "auto"] = Field(
         "independent",
         description="independent: each action with fresh noise drawn by the decoder's loss (the paper); "
         "coupled: each action with the standardised latent (z - mu(s)) / sigma(s) that produced it, still "
-        "N(0, I) in distribution (needs a decoder whose couples trait is True; docs/gorl.md)",
+        "N(0, I) in distribution (needs a decoder whose couples trait is True; docs/gorl.md); auto: coupled "
+        "when the fitted decoder couples, independent otherwise",
     )
     actions_per_state: int = Field(
         1,

@@ -118,7 +118,8 @@ class TwoTimescale:
             self.bind(learner, policy)
             return policy, None
         t0 = time.perf_counter()
-        pairs, held_out = self._pairs(learner, policy)
+        coupled = cfg.pairing == "coupled" or (cfg.pairing == "auto" and self._decoder_couples())
+        pairs, held_out = self._pairs(learner, policy, coupled)
         decoder = policy.decoder if stage > 1 and not cfg.reinit_decoder else self._new_decoder()
         decoder.requires_grad_(True)
         fit_cfg = cfg.fit.model_copy(update={"seed": self.seed * 1000 + stage, "progress": progress})
@@ -133,7 +134,7 @@ class TwoTimescale:
             "kind": "refit",
             "stage": stage,
             "pairs": len(pairs),
-            "pairing": cfg.pairing,
+            "pairing": "coupled" if coupled else "independent",
             "data_and_fit_wall_time": time.perf_counter() - t0,
             **report.summary(),
         }
@@ -144,21 +145,29 @@ class TwoTimescale:
         self.bind(learner, refitted, new_decoder=True)
         return refitted, record
 
-    def _pairs(self, learner: LatentOptimizer, policy: ActingPolicy) -> tuple[RefitPairs, Tensor | None]:
+    def _decoder_couples(self) -> bool:
+        """The fitted decoder's ``couples`` trait, read from a probe built under a forked RNG (so that
+        the run's random stream is the same whatever the pairing)."""
+        with torch.random.fork_rng(devices=[]):
+            return bool(self._new_decoder().couples)
+
+    def _pairs(
+        self, learner: LatentOptimizer, policy: ActingPolicy, coupled: bool
+    ) -> tuple[RefitPairs, Tensor | None]:
         """The fit's pairs, and the held-out states for the fidelity measures (None when off)."""
         cfg = self.config
         n_states = -(-cfg.decoder_pairs // cfg.actions_per_state)  # ceil
         obs, act = learner.decoder_data(n_states + cfg.fidelity_states)
         held_out = obs[n_states:] if cfg.fidelity_states > 0 and obs.shape[0] > n_states else None
         obs, act = obs[:n_states], act[:n_states]
-        if cfg.actions_per_state == 1 and cfg.pairing == "independent":
+        if cfg.actions_per_state == 1 and not coupled:
             return RefitPairs(obs, act.clamp(-cfg.raw_action_clip, cfg.raw_action_clip)), held_out
         gen = torch.Generator(device=obs.device).manual_seed(self.seed * 1000 + self.stage + 500)
         pairs = draw_pairs(
             policy,
             obs,
             cfg.actions_per_state,
-            coupled=cfg.pairing == "coupled",
+            coupled=coupled,
             raw_action_clip=cfg.raw_action_clip,
             generator=gen,
         )

@@ -47,3 +47,37 @@ def test_fidelity_measures_leave_the_training_stream_alone(tmp_path, numbers):
         return [r for r in numbers(path) if r["kind"] != "refit"]
 
     assert training(tmp_path / "a") == training(tmp_path / "b")
+
+
+def test_coupled_pairs_with_a_decoder_that_cannot_couple_are_refused_before_anything_runs():
+    import torch
+    from torch import nn
+
+    import gorl.decoders as D
+    from gorl.train_config import resolve
+
+    @D.register("test-nocouple")
+    class NoCouple(nn.Module):
+        trainable, couples = True, False
+
+        def __init__(self, *, obs_dim, action_dim, latent_dim=None):
+            super().__init__()
+            self.obs_dim, self.action_dim, self.latent_dim = obs_dim, action_dim, action_dim
+            self.w = nn.Parameter(torch.zeros(action_dim))
+
+        def decode(self, obs, z):
+            return z + self.w
+
+        def loss(self, obs, action, generator=None, noise=None):
+            return (self.w - action).pow(2).mean()
+
+        def reset_parameters(self):
+            nn.init.zeros_(self.w)
+
+    try:
+        with pytest.raises(ValueError, match="pairing='coupled' needs a decoder that couples"):
+            resolve(TrainConfig(method="gorl-test-nocouple", schedule={"pairing": "coupled"}))
+        plan = resolve(TrainConfig(method="gorl-test-nocouple"))  # the cpu default, auto, is accepted
+        assert plan.schedule.pairing == "auto"
+    finally:
+        D.REGISTRY.remove("test-nocouple")
