@@ -174,9 +174,11 @@ class GaussianEncoder(nn.Module):
         return prior_penalty(loc, scale, self.config.penalty)
 
     @torch.no_grad()
-    def reset_to_prior(self) -> None:
-        """Fresh hidden layers; output layer set so that pi(. | s) = N(0, I) for every s."""
-        init_(self.loc_scale.net, self.config.init)
+    def reset_to_prior(self, *, keep_features: bool = False) -> None:
+        """Output layer set so that pi(. | s) = N(0, I) for every s; fresh hidden layers, or the learned
+        ones kept (``keep_features``: the state features of the last stage, a zero head on top)."""
+        if not keep_features:
+            init_(self.loc_scale.net, self.config.init)
         head = self.loc_scale.net[-1]
         assert isinstance(head, nn.Linear)
         head.weight.zero_()

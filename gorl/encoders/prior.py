@@ -60,7 +60,7 @@ class PriorEncoder(nn.Module):
         """Zeros ``(*B, latent_dim)``."""
         return self.loc_scale(obs)[0]
 
-    def reset_to_prior(self) -> None:
+    def reset_to_prior(self, *, keep_features: bool = False) -> None:
         """Nothing to reset."""
 
     def prior_penalty(self, obs: Tensor) -> Tensor:

@@ -13,8 +13,9 @@ Contract (checked by ``gorl.testing.check_latent_policy``):
 * ``loc_scale(obs)``: ``(loc, scale)``, each ``(*B, latent_dim)``, scale > 0: the distribution's
   parameters, for optimisers that compute log-probabilities and entropies in closed form.
 * ``mode(obs)``: the mean, ``(*B, latent_dim)``: the deterministic latent used in evaluation.
-* ``reset_to_prior()``: after it, ``distribution(obs)`` is N(0, I) for every obs (exactly: loc 0, scale
-  1), and the network's hidden layers are freshly initialised.
+* ``reset_to_prior(keep_features=False)``: after it, ``distribution(obs)`` is N(0, I) for every obs
+  (exactly: loc 0, scale 1), and the network's hidden layers are freshly initialised (or, with
+  ``keep_features``, kept as they are).
 * ``prior_penalty(obs)``: a scalar >= 0 that is 0 at the prior's parameters when ``kind="kl"``; the
   official code's form is ``mean(loc^2) + mean(scale^2)`` (``bennidict23/GoRL``,
   ``src/flow_policy/ppo.py``, its ``z_regularization`` term).
@@ -55,8 +56,9 @@ class LatentPolicy(ModuleLike, Protocol):
         """The mean latent ``(*B, latent_dim)``."""
         ...
 
-    def reset_to_prior(self) -> None:
-        """Re-initialises the network so that it outputs N(0, I) for every observation."""
+    def reset_to_prior(self, *, keep_features: bool = False) -> None:
+        """Re-initialises the network so that it outputs N(0, I) for every observation (``keep_features``:
+        only the output layer, the hidden layers keep what they learned)."""
         ...
 
     def prior_penalty(self, obs: Tensor) -> Tensor:

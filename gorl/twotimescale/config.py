@@ -48,6 +48,11 @@ class ScheduleConfig(Config):
         min_length=1,
         description="reset the encoder to the prior at stage k (last value repeats)",
     )
+    encoder_reset: Literal["fresh", "keep_features"] = Field(
+        "fresh",
+        description="how a reset encoder returns to the prior: fresh hidden layers (official) or the last "
+        "stage's hidden layers kept under a zeroed output layer (the prior exactly, with learned features)",
+    )
     reinit_decoder: bool = Field(True, description="refit each decoder from fresh weights (official)")
     stage_overrides: list[dict[str, Any]] = Field(
         default_factory=_no_overrides,

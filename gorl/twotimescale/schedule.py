@@ -128,7 +128,7 @@ class TwoTimescale:
         data_policy = policy
         if cfg.at(cfg.reset_encoder, stage):  # the data policy keeps a copy of the encoder it had
             data_policy = copy.deepcopy(policy)
-            policy.encoder.reset_to_prior()
+            policy.encoder.reset_to_prior(keep_features=cfg.encoder_reset == "keep_features")
         refitted = policy.with_decoder(decoder)
         record: dict[str, Any] = {
             "kind": "refit",

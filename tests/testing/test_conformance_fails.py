@@ -88,7 +88,7 @@ def test_gradient_into_the_encoder_is_caught(monkeypatch):
 
 def test_encoder_not_at_prior_after_reset_fails():
     class NoReset(GaussianEncoder):
-        def reset_to_prior(self):
+        def reset_to_prior(self, *, keep_features=False):
             pass
 
     with pytest.raises(AssertionError, match="reset_to_prior"):
