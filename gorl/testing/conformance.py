@@ -197,7 +197,9 @@ def check_latent_policy(
     # an encoder without parameters (the prior itself) has nothing for the penalty to reach
     if params and all(g is None for g in torch.autograd.grad(pen, params, allow_unused=True)):
         raise AssertionError("prior_penalty has no gradient path to the encoder's parameters")
-    enc.reset_to_prior()
-    prior = enc.distribution(obs)
-    _close(prior.mean, torch.zeros(*batch, latent_dim), "after reset_to_prior the mean is not 0", 1e-6)
-    _close(prior.stddev, torch.ones(*batch, latent_dim), "after reset_to_prior the std is not 1", 1e-5)
+    for keep in (True, False):  # keep_features first: the encoder has moved away from the prior above
+        enc.reset_to_prior(keep_features=keep)
+        prior = enc.distribution(obs)
+        how = f"after reset_to_prior(keep_features={keep})"
+        _close(prior.mean, torch.zeros(*batch, latent_dim), f"{how} the mean is not 0", 1e-6)
+        _close(prior.stddev, torch.ones(*batch, latent_dim), f"{how} the std is not 1", 1e-5)
