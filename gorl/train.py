@@ -77,7 +77,7 @@ class Trainer:
         if config.threads:
             torch.set_num_threads(config.threads)
         seed_everything(config.seed)
-        env_kw: dict[str, Any] = {"seed": config.seed, "device": config.device}
+        env_kw: dict[str, Any] = {"seed": config.seed, "device": config.device, "options": config.env_options}
         if config.episode_length is not None:
             env_kw["episode_length"] = config.episode_length
         self.env = make_env(config.task, self.plan.optimizer.num_envs, backend=config.backend, **env_kw)

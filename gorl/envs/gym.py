@@ -120,7 +120,7 @@ class GymBatchEnv(EnvBase):
 
     # -- numpy core ------------------------------------------------------------------------------
     def _flat(self, obs: Any) -> np.ndarray:
-        return np.asarray(obs).reshape(-1) if self._box else self._flatten(self._space, obs)
+        return np.asarray(obs).reshape(-1) if self._box else np.asarray(self._flatten(self._space, obs))
 
     def _reset_one(self, i: int) -> None:
         if self._seed_next[i]:

@@ -14,7 +14,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ValidationError
 
 from gorl.envs.memory import check_memory
 from gorl.envs.quiet import quiet_env_warnings
@@ -130,7 +130,11 @@ def check(task: str, backend: str | None = None, options: dict[str, Any] | None 
     name, bare = parse_task(task, backend)
     entry = get(name)
     entry.check_task(bare)
-    return EnvSpec(name, bare, entry.options.model_validate(options or {}))
+    try:
+        model = entry.options.model_validate(options or {})
+    except ValidationError as e:
+        raise ValueError(f"env_options for backend {name!r} ({entry.options.__name__}): {e}") from e
+    return EnvSpec(name, bare, model)
 
 
 def task_names(backend: str = DEFAULT_BACKEND) -> list[str] | None:

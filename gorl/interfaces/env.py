@@ -61,6 +61,10 @@ class BatchedEnv(Protocol):
         """Restores ``env_state`` (with ``exact_resume`` False: the next reset starts seeded episodes)."""
         ...
 
+    def close(self, *args: Any, **kwargs: Any) -> Any:
+        """Releases worker processes and simulators; the env cannot step afterwards."""
+        ...
+
 
 @runtime_checkable
 class EnvBackend(Protocol):
@@ -69,10 +73,25 @@ class EnvBackend(Protocol):
     A task is named ``"<backend>:<task>"`` or, for the default backend, ``"<task>"``.
     """
 
-    name: str
-    summary: str  # one line for ``gorl list``
-    exact_resume: bool
-    options: type[Any]  # the pydantic model of the backend's options (``TrainConfig.env_options``)
+    @property
+    def name(self) -> str:
+        """The registry name, also the task prefix."""
+        ...
+
+    @property
+    def summary(self) -> str:
+        """One line for ``gorl list``."""
+        ...
+
+    @property
+    def exact_resume(self) -> bool:
+        """Whether its envs' ``env_state`` continues episodes bit for bit."""
+        ...
+
+    @property
+    def options(self) -> type[Any]:
+        """The pydantic model of the backend's options (``TrainConfig.env_options``)."""
+        ...
 
     def check_task(self, task: str) -> None:
         """Raises ``ValueError`` naming ``task`` and the known ones if it is not one; builds nothing."""
