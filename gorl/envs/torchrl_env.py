@@ -1,7 +1,8 @@
 """Any batched TorchRL env, from a factory: the ``torchrl`` backend.
 
 A factory is a callable ``factory(num_envs, *, seed, device, **kwargs) -> EnvBase`` with
-``batch_size=[num_envs]`` (gorl adds ``episode_length=`` to the call when a run sets one). Name it in a
+``batch_size=[num_envs]``; gorl adds ``episode_length=`` to the call when a run sets one and the factory
+takes it (a factory that does not must build envs whose ``episode_length`` is the one asked for). Name it in a
 task as ``"torchrl:<name>"`` after ``register_factory(name)(factory)``, or as ``"torchrl:pkg.module:fn"``
 (imported); ``make_env(factory, N)`` takes the callable itself.
 
@@ -16,6 +17,7 @@ and ``load_env_state`` reseeds the env so that the next ``reset`` starts fresh, 
 from __future__ import annotations
 
 import importlib
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -173,6 +175,15 @@ def _observation_vector(env: Any) -> Any:
     return TransformedEnv(env, Compose(*transforms)) if transforms else env
 
 
+def _accepts(fn: Callable[..., Any], name: str) -> bool:
+    """Whether ``fn`` takes a keyword argument ``name`` (or ``**kwargs``)."""
+    try:
+        params = inspect.signature(fn).parameters.values()
+    except (TypeError, ValueError):
+        return True
+    return any(p.name == name or p.kind is inspect.Parameter.VAR_KEYWORD for p in params)
+
+
 def from_factory(
     factory: Callable[..., Any],
     num_envs: int,
@@ -182,9 +193,17 @@ def from_factory(
     episode_length: int | None = None,
     **kwargs: Any,
 ) -> TorchRLBatchEnv:
-    """Builds ``factory(num_envs, seed=, device=, **kwargs)`` and wraps it; checks its batch size."""
-    extra = {} if episode_length is None else {"episode_length": episode_length}
+    """Builds ``factory(num_envs, seed=, device=, **kwargs)`` (and ``episode_length=`` when given and the
+    factory takes it) and wraps it; checks its batch size and episode length."""
+    takes_length = _accepts(factory, "episode_length")
+    extra = {} if episode_length is None or not takes_length else {"episode_length": episode_length}
     env = factory(num_envs, seed=seed, device=device, **kwargs, **extra)
+    own = getattr(env, "episode_length", None)
+    if episode_length is not None and not takes_length and own is not None and own != episode_length:
+        raise ValueError(
+            f"the run asks for {episode_length}-step episodes, but the factory takes no episode_length "
+            f"and its env's episode_length is {own}"
+        )
     wrapped = TorchRLBatchEnv(env, seed=seed, episode_length=episode_length)
     if wrapped.num_envs != num_envs:
         raise ValueError(f"the factory built {wrapped.num_envs} envs, {num_envs} were asked for")
