@@ -21,7 +21,7 @@ def test_parse_task_reads_prefixes_and_defaults_to_dmc():
     assert envs.parse_task("cheetah-run", "warp") == ("warp", "cheetah-run")
     with pytest.raises(ValueError, match="names backend 'gym' but backend is 'dmc'"):
         envs.parse_task("gym:Hopper-v5", "dmc")
-    with pytest.raises(ValueError, match="'foo' is no env backend. Backends: dmc, gym, torchrl, warp"):
+    with pytest.raises(ValueError, match=r"'foo' is no env backend\. Backends: dmc, gym, torchrl, warp"):
         envs.parse_task("foo:bar")
 
 
@@ -41,13 +41,13 @@ def test_unknown_tasks_are_named_with_the_known_ones(task, message):
 
 
 def test_unknown_backends_list_the_known_ones():
-    with pytest.raises(RegistryError, match="unknown env backend 'nope'. Known: dmc, gym, torchrl, warp"):
+    with pytest.raises(RegistryError, match=r"unknown env backend 'nope'\. Known: dmc, gym, torchrl, warp"):
         envs.check("cheetah-run", "nope")
 
 
 def test_options_are_validated_by_the_backend_model_naming_the_field():
     assert envs.check("cheetah-run", options={"workers": 2}).options == DmcOptions(workers=2)
-    with pytest.raises(ValueError, match="(?s)env_options for backend .dmc.*workerz"):
+    with pytest.raises(ValueError, match=r"(?s)env_options for backend .dmc.*workerz"):
         envs.check("cheetah-run", options={"workerz": 2})
     with pytest.raises(ValueError, match="workers"):
         envs.check("cheetah-run", options={"workers": -1})

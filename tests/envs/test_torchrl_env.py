@@ -47,7 +47,7 @@ class TwoKeys(EnvBase):
         self.t[mask] = 0
         self.pos[mask] = 1.0
         false = torch.zeros(n, 1, dtype=torch.bool)
-        flags = {k: false.clone() for k in self.done_spec.keys()}
+        flags = {k: false.clone() for k in list(self.done_spec.keys())}
         return TensorDict({"pos": self.pos.clone(), "vel": torch.zeros(n, 1), **flags}, [n])
 
     def _step(self, td):
@@ -57,7 +57,7 @@ class TwoKeys(EnvBase):
         trunc = (self.t >= self.episode_length)[:, None]
         out = {"pos": self.pos.clone(), "vel": td["action"].clone(), "reward": torch.ones(n, 1)}
         out |= {"done": trunc, "terminated": torch.zeros_like(trunc)}
-        if "truncated" in self.done_spec.keys():
+        if "truncated" in list(self.done_spec.keys()):
             out["truncated"] = trunc
         return TensorDict(out, [n])
 
