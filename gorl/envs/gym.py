@@ -135,12 +135,14 @@ class GymBatchEnv(EnvBase):
         action = tensordict.get(ACTION, None)
         if action is None:
             raise KeyError(f"the input TensorDict has no {ACTION!r} entry")
-        a = action.detach().cpu().numpy().astype(np.float64)
+        a = action.detach().cpu().numpy()
         if a.shape != (self.num_envs, self.action_dim):
             raise ValueError(f"action has shape {a.shape}, expected ({self.num_envs}, {self.action_dim})")
-        if np.isnan(a).any():
+        clipped = np.clip(a, -1.0, 1.0, dtype=np.float64)
+        total = clipped.sum()
+        if total != total:  # NaN (infinities were clipped)
             raise ValueError(f"NaN actions for envs {np.flatnonzero(np.isnan(a).any(-1)).tolist()}")
-        return self._low + (np.clip(a, -1.0, 1.0) + 1.0) * 0.5 * self._span
+        return self._low + (clipped + 1.0) * 0.5 * self._span
 
     def _np_step(self, actions: np.ndarray) -> tuple[np.ndarray, ...]:
         n = self.num_envs
@@ -170,7 +172,7 @@ class GymBatchEnv(EnvBase):
             TERMINATED: self._tensor(term[:, None]),
             TRUNCATED: self._tensor(trunc[:, None]),
         }
-        return TensorDict(source, batch_size=self.batch_size, device=self.device)
+        return TensorDict._new_unsafe(source, batch_size=self.batch_size, device=self.device)
 
     def _reset(self, tensordict: TensorDictBase | None = None, **kwargs: Any) -> TensorDictBase:
         mask = None if tensordict is None else tensordict.get("_reset", None)
@@ -184,14 +186,14 @@ class GymBatchEnv(EnvBase):
     def _step_and_maybe_reset(self, tensordict: TensorDictBase) -> tuple[TensorDictBase, TensorDictBase]:
         """``step`` + ``step_mdp`` + a reset of the finished envs, built directly (as ``dmc`` does)."""
         nxt = self._step(tensordict)
-        tensordict.set(NEXT, nxt)
-        done = nxt.get(DONE).reshape(-1).cpu().numpy()
+        tensordict._set_str(NEXT, nxt, validated=True, inplace=False, non_blocking=False)
+        done = nxt._get_str(DONE, None).reshape(-1).cpu().numpy()
         for i in np.flatnonzero(done):
             self._reset_one(int(i))
         source = {k: v for k, v in tensordict.items() if k not in _NOT_CARRIED}
         source[OBSERVATION] = self._tensor(self._obs.copy())
         source[DONE], source[TERMINATED], source[TRUNCATED] = self._falses()
-        return tensordict, TensorDict(source, batch_size=self.batch_size, device=self.device)
+        return tensordict, TensorDict._new_unsafe(source, batch_size=self.batch_size, device=self.device)
 
     def _set_seed(self, seed: int | None) -> None:
         """A new seed: every env's next reset is seeded from it."""
