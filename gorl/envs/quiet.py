@@ -8,6 +8,7 @@ No torch here: dm_control worker processes use it too.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import sys
 import warnings
@@ -38,12 +39,11 @@ def quiet_env_warnings() -> Iterator[None]:
     absl = logging.getLogger("absl")
     level = absl.level
     absl.setLevel(logging.ERROR)
-    mujoco = sys.modules.get("mujoco")
-    if mujoco is None:
-        try:
-            import mujoco
-        except ImportError:
-            mujoco = None
+    mujoco: Any = None
+    try:
+        mujoco = importlib.import_module("mujoco")
+    except ImportError:
+        pass
     previous = mujoco.get_mju_user_warning() if mujoco is not None else None
     if mujoco is not None:
         mujoco.set_mju_user_warning(_drop_deprecations(previous))
