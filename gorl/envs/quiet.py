@@ -13,7 +13,7 @@ import logging
 import sys
 import warnings
 from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import Any
 
 
@@ -40,10 +40,8 @@ def quiet_env_warnings() -> Iterator[None]:
     level = absl.level
     absl.setLevel(logging.ERROR)
     mujoco: Any = None
-    try:
+    with suppress(ImportError):
         mujoco = importlib.import_module("mujoco")
-    except ImportError:
-        pass
     previous = mujoco.get_mju_user_warning() if mujoco is not None else None
     if mujoco is not None:
         mujoco.set_mju_user_warning(_drop_deprecations(previous))
