@@ -172,7 +172,10 @@ def make_env(
     if callable(task):
         from gorl.envs.torchrl_env import from_factory
 
-        return from_factory(task, num_envs, seed=seed, device=device, episode_length=episode_length, **kw)
+        factory_kw = {**get("torchrl").options.model_validate(options or {}).model_dump()["kwargs"], **kw}
+        return from_factory(
+            task, num_envs, seed=seed, device=device, episode_length=episode_length, **factory_kw
+        )
     spec = check(task, backend, {**(options or {}), **kw})
     entry = get(spec.backend)
     if not isinstance(num_envs, int) or num_envs < 1:

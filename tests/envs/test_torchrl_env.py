@@ -95,6 +95,7 @@ class Unbatched(EnvBase):
 
 def test_a_factory_builds_by_callable_by_name_and_by_path():
     assert envs.make_env(make_point_mass, 2).num_envs == 2
+    assert envs.make_env(make_point_mass, 2, options={"kwargs": {"drift": 0.3}}).env.drift == 0.3
     assert envs.make_env("torchrl:toy", 3, episode_length=7).episode_length == 7
     env = envs.make_env("torchrl:gorl.testing.toy_env:make_point_mass", 2, options={"kwargs": {"drift": 0.5}})
     assert env.env.drift == 0.5
