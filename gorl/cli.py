@@ -172,6 +172,7 @@ def _list(_: argparse.Namespace) -> int:
     import gorl.algos as algos
     import gorl.decoders as decoders
     import gorl.encoders as encoders
+    import gorl.envs as envs
     from gorl import methods
     from gorl.envs import PAPER_TASKS
 
@@ -180,6 +181,9 @@ def _list(_: argparse.Namespace) -> int:
     print("decoders:  ", ", ".join(decoders.names()))
     print("encoders:  ", ", ".join(encoders.names()))
     print("paper tasks:", ", ".join(PAPER_TASKS), "(any dm_control suite domain-task works)")
+    print("env backends (a task is backend:task; dmc needs no prefix):")
+    for name in envs.names():
+        print(f"  {name:8s} {envs.get(name).summary}")
     return 0
 
 
@@ -229,7 +233,10 @@ def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(prog="gorl", description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="command")
     tr = sub.add_parser("train", help="train (default: a short GoRL(FM) run on cheetah-run, CPU)")
-    tr.add_argument("--task", help="dm_control domain-task, e.g. cheetah-run")
+    tr.add_argument(
+        "--task",
+        help="[backend:]task: a dm_control domain-task (cheetah-run), gym:Hopper-v5, torchrl:pkg.module:fn",
+    )
     tr.add_argument(
         "--method",
         help="ppo, gorl-fm, gorl-diff, sac, gorl-sac-fm, gorl-sac-diff, fpo, dppo, gorl-<decoder>, "
@@ -237,7 +244,11 @@ def parser() -> argparse.ArgumentParser:
     )
     tr.add_argument("--total-steps", dest="total_steps", type=int, help="env-step budget")
     tr.add_argument("--seed", type=int)
-    tr.add_argument("--backend", choices=["dmc", "warp"])
+    tr.add_argument(
+        "--backend",
+        help="env backend (gorl list shows them): dmc (default), warp, gym, torchrl; options with --set "
+        "env_options.KEY=VALUE",
+    )
     tr.add_argument("--device", help="cpu (default) or cuda[:N]")
     tr.add_argument("--scale", choices=["auto", "cpu", "paper"], help="the method's settings (default auto)")
     tr.add_argument("--out", help="run directory (default runs/<method>-<task>-s<seed>-<time>)")
@@ -258,7 +269,7 @@ def parser() -> argparse.ArgumentParser:
         "stage override, config file, a flag, --set), and exit without building an env",
     )
     tr.set_defaults(func=_train)
-    ls = sub.add_parser("list", help="list methods, decoders, encoders and tasks")
+    ls = sub.add_parser("list", help="list methods, decoders, encoders, tasks and env backends")
     ls.set_defaults(func=_list)
     be = sub.add_parser(
         "bench",

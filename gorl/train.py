@@ -77,7 +77,7 @@ class Trainer:
         if config.threads:
             torch.set_num_threads(config.threads)
         seed_everything(config.seed)
-        env_kw: dict[str, Any] = {"seed": config.seed, "device": config.device}
+        env_kw: dict[str, Any] = {"seed": config.seed, "device": config.device, "options": config.env_options}
         if config.episode_length is not None:
             env_kw["episode_length"] = config.episode_length
         self.env = make_env(config.task, self.plan.optimizer.num_envs, backend=config.backend, **env_kw)
@@ -248,6 +248,8 @@ class Trainer:
         never the run's evaluation episodes)."""
         stage = self.timescale.stage
         if self._fresh is None or self._fresh[0] != stage:
+            if self._fresh is not None:
+                self._fresh_env.close()
             env = make_env(
                 self.config.task,
                 self.schedule.fidelity_episodes,
@@ -255,6 +257,7 @@ class Trainer:
                 episode_length=self.eval_length,
                 seed=self.config.seed + 2_000_003 + 7919 * stage,
                 device=self.config.device,
+                options=self.config.env_options,
             )
             self._fresh_env = env
             self._fresh = (stage, env.env_state())

@@ -18,6 +18,7 @@ from pydantic import BaseModel, Field
 
 import gorl.decoders as decoders
 import gorl.encoders as encoders
+import gorl.envs as envs
 from gorl import methods
 from gorl.algos import registry
 from gorl.config import Config
@@ -27,14 +28,24 @@ from gorl.twotimescale import ScheduleConfig
 class TrainConfig(Config):
     """Everything a run needs; written resolved to ``<out>/config.json``."""
 
-    task: str = Field("cheetah-run", description="dm_control domain-task, e.g. cheetah-run, finger-turn_hard")
+    task: str = Field(
+        "cheetah-run",
+        description="[backend:]task: dm_control domain-task (cheetah-run), gym:Hopper-v5, torchrl:<factory>",
+    )
     method: str = Field("gorl-fm", description="a name from `gorl list`: ppo, gorl-fm, sac, gorl-sac-fm, ...")
     total_steps: int = Field(
         100_000, ge=1, description="env-step budget for training (refit data not counted)"
     )
     seed: int = Field(0, ge=0, description="seeds torch, the envs and everything else")
-    backend: Literal["dmc", "warp"] = Field(
-        "dmc", description="dmc: dm_control on the CPU; warp: MuJoCo Warp"
+    backend: str | None = Field(
+        None,
+        description="an env backend from `gorl list` (dmc, warp, gym, torchrl, plug-ins); None: the task's "
+        "prefix, else dmc",
+    )
+    env_options: dict[str, Any] = Field(
+        default_factory=dict,
+        description="the backend's options, checked by its options model (dmc: workers; warp: graph, "
+        "nconmax, njmax; gym: make_kwargs; torchrl: kwargs)",
     )
     device: str = Field("cpu", description="torch device of the networks (and of the warp env)")
     scale: Literal["auto", "cpu", "paper"] = Field(
@@ -121,6 +132,7 @@ def resolve(config: TrainConfig, *, check_files: bool = True) -> RunPlan:
     files that another suite's runs write later; the ``Trainer`` always checks (and reads) them before
     it builds an env.
     """
+    envs.check(config.task, config.backend, config.env_options)  # task, backend, options: builds nothing
     spec = methods.get(config.method, config.resolved_scale)
     opt_spec = registry.spec(spec.optimizer)
     preset = config.optimizer_preset or spec.preset

@@ -131,7 +131,8 @@ class Rollout:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        """Restores ``state_dict``."""
+        """Restores ``state_dict``; with an env that cannot snapshot its episodes (``exact_resume``
+        False) the episodes in progress restart at the next ``collect``, everything else is exact."""
         self.norm.load_state_dict(state["norm"])
         self.env.load_env_state(state["env"])
         td = state["td"]
@@ -140,3 +141,6 @@ class Rollout:
         self._ep_return = state["ep_return"].clone().to(self.device)
         self._finished = state["finished"].clone().to(self.device)
         self.env_steps = int(state["env_steps"])
+        if not self.env.exact_resume:  # the env restarts its episodes: start them from a reset
+            self._td = None
+            self._ep_return.zero_()

@@ -40,6 +40,7 @@ from typing import Any
 import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
+import gorl.envs as envs
 from gorl.config import Config
 from gorl.registry import RegistryError
 from gorl.train_config import TrainConfig, merge, resolve
@@ -65,7 +66,9 @@ class Suite(Config):
 
     name: str = Field(description="the suite's name, shown in the report")
     description: str = Field("", description="what the suite measures (shown in the report)")
-    tasks: list[str] = Field(min_length=1, description="dm_control tasks, e.g. cheetah-run")
+    tasks: list[str] = Field(
+        min_length=1, description="[backend:]task names, e.g. cheetah-run, gym:Hopper-v5 (gorl list)"
+    )
     methods: list[MethodEntry] = Field(
         min_length=1, description="method names or {label, method, overrides} entries"
     )
@@ -107,6 +110,12 @@ class Suite(Config):
             extra = [t for t in self.total_steps if t not in self.tasks]
             if missing or extra:
                 raise ValueError(f"total_steps: no budget for {missing}; budgets for tasks not run: {extra}")
+        backend = self.overrides.get("backend")
+        for task in self.tasks:  # a misspelled task fails here, naming it and the known ones
+            try:
+                envs.check(task, backend)
+            except (ValueError, RegistryError) as e:
+                raise ValueError(f"tasks: {e}") from e
         unknown = set(self.method_overrides) - set(labels) - {m.method for m in self.methods}
         if unknown:
             raise ValueError(f"method_overrides names {sorted(unknown)}, which no method entry has")

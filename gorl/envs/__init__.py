@@ -1,13 +1,19 @@
-"""Batched environments (``dmc`` on the CPU, ``warp`` on a GPU) sharing ``gorl.interfaces.env``.
+"""Batched environments behind one contract (``gorl.interfaces.env``), as plug-in backends.
 
-``make_env(task, num_envs, backend=...)`` builds one; ``task_names()`` lists every dm_control suite
-task the ``dmc`` backend accepts; ``PAPER_TASKS`` are the six tasks of the GoRL paper.
+``make_env("cheetah-run", 16)`` builds 16 dm_control envs; ``make_env("gym:Hopper-v5", 8)`` 8 Gymnasium
+hoppers; ``make_env("torchrl:toy", 4)`` or ``make_env(my_factory, 4)`` a TorchRL env of your own.
+``check(task, backend, options)`` validates without building; ``names()`` lists the backends,
+``task_names(backend)`` their tasks; ``register(name)`` adds a backend (or the entry-point group
+``gorl.envs``), ``register_factory(name)`` a TorchRL env factory. ``PAPER_TASKS`` are the GoRL paper's
+six tasks. docs/envs.md describes every backend.
+
+The names load lazily: a dm_control worker process imports ``gorl.envs.workers`` without torch.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 PAPER_TASKS: tuple[str, ...] = (
     "cheetah-run",
@@ -18,48 +24,56 @@ PAPER_TASKS: tuple[str, ...] = (
     "walker-walk",
 )
 
-BACKENDS = ("dmc", "warp")
+_LAZY = {
+    "BACKENDS": "gorl.envs.registry",
+    "DEFAULT_BACKEND": "gorl.envs.registry",
+    "EnvSpec": "gorl.envs.registry",
+    "check": "gorl.envs.registry",
+    "get": "gorl.envs.registry",
+    "make_env": "gorl.envs.registry",
+    "names": "gorl.envs.registry",
+    "parse_task": "gorl.envs.registry",
+    "register": "gorl.envs.registry",
+    "task_names": "gorl.envs.registry",
+    "EnvMemoryError": "gorl.envs.memory",
+    "register_factory": "gorl.envs.torchrl_env",
+}
+
+if TYPE_CHECKING:
+    from gorl.envs.memory import EnvMemoryError
+    from gorl.envs.registry import (
+        BACKENDS,
+        DEFAULT_BACKEND,
+        EnvSpec,
+        check,
+        get,
+        make_env,
+        names,
+        parse_task,
+        register,
+        task_names,
+    )
+    from gorl.envs.torchrl_env import register_factory
 
 
-def task_names() -> list[str]:
-    """Every dm_control suite task as ``"domain-task"``, in the suite's order."""
-    from dm_control import suite
-
-    return [f"{d}-{t}" for d, t in suite.ALL_TASKS]
-
-
-def make_env(
-    task: str, num_envs: int, *, backend: str = "dmc", seed: int = 0, device: Any = "cpu", **kw: Any
-) -> Any:
-    """A batched env of ``num_envs`` copies of ``task``.
-
-    Args:
-        task: ``"domain-task"``, e.g. ``"cheetah-run"``.
-        num_envs: N, the batch size.
-        backend: ``"dmc"`` (``DMControlBatchEnv``, real dm_control on the CPU) or ``"warp"``
-            (``gorl.envs.warp.WarpBatchEnv``, MuJoCo Warp; needs ``pip install gorl[gpu]``).
-        seed: seeds every copy deterministically.
-        device: where the returned tensors live.
-        **kw: passed to the backend's constructor (``workers``, ``episode_length`` for ``dmc``).
-
-    Raises:
-        ValueError: unknown backend or task.
-        ImportError: ``backend="warp"`` without MuJoCo Warp installed.
-    """
-    if backend == "dmc":
-        from gorl.envs.dmc import DMControlBatchEnv
-
-        return DMControlBatchEnv(task, num_envs, seed=seed, device=device, **kw)
-    if backend == "warp":
-        try:
-            module = importlib.import_module("gorl.envs.warp")
-            cls = module.WarpBatchEnv
-        except (ImportError, AttributeError) as e:
-            raise ImportError(
-                f"backend='warp' needs MuJoCo Warp: install gorl[gpu] (pip install 'gorl[gpu]'); {e}"
-            ) from e
-        return cls(task, num_envs, seed=seed, device=device, **kw)
-    raise ValueError(f"unknown backend {backend!r}; valid backends: {', '.join(BACKENDS)}")
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        return getattr(importlib.import_module(_LAZY[name]), name)
+    raise AttributeError(f"module 'gorl.envs' has no attribute {name!r}")
 
 
-__all__ = ["BACKENDS", "PAPER_TASKS", "make_env", "task_names"]
+__all__ = [
+    "BACKENDS",
+    "DEFAULT_BACKEND",
+    "PAPER_TASKS",
+    "EnvMemoryError",
+    "EnvSpec",
+    "check",
+    "get",
+    "make_env",
+    "names",
+    "parse_task",
+    "register",
+    "register_factory",
+    "task_names",
+]

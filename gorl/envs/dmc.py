@@ -51,6 +51,8 @@ class DMControlBatchEnv(EnvBase):
         episode_length: control steps per episode; None uses the task's own time limit (1000).
     """
 
+    exact_resume = True  # env_state continues the episodes in progress bit for bit
+
     def __init__(
         self,
         task: str,

@@ -13,10 +13,13 @@ from __future__ import annotations
 
 import contextlib
 import copy
+import difflib
 import multiprocessing as mp
 from typing import Any
 
 import numpy as np
+
+from gorl.envs.quiet import quiet_env_warnings
 
 # Model arrays larger than this are not compared or captured by ``get_state`` (the 11.8 MB skybox
 # texture ``tex_data`` of every suite model); tasks change small per-episode fields (finger's
@@ -24,14 +27,23 @@ import numpy as np
 MAX_TRACKED_FIELD_BYTES = 1 << 20
 
 
-def split_name(name: str) -> tuple[str, str]:
-    """``"finger-turn_hard"`` -> ``("finger", "turn_hard")``; a ValueError lists valid names."""
-    from dm_control import suite
+def suite_tasks() -> list[str]:
+    """Every dm_control suite task as ``"domain-task"``, in the suite's order."""
+    with quiet_env_warnings():
+        from dm_control import suite
 
+    return [f"{d}-{t}" for d, t in suite.ALL_TASKS]
+
+
+def split_name(name: str) -> tuple[str, str]:
+    """``"finger-turn_hard"`` -> ``("finger", "turn_hard")``; an unknown task is a ValueError that lists
+    the valid names (and the closest one)."""
+    known = suite_tasks()
+    if name not in known:
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" Did you mean {close[0]!r}?" if close else ""
+        raise ValueError(f"unknown dm_control task {name!r}.{hint} Valid names: {', '.join(known)}")
     domain, _, task = name.partition("-")
-    if (domain, task) not in suite.ALL_TASKS:
-        valid = ", ".join(f"{d}-{t}" for d, t in suite.ALL_TASKS)
-        raise ValueError(f"unknown dm_control task {name!r}; valid names: {valid}")
     return domain, task
 
 
@@ -50,7 +62,8 @@ class EnvGroup:
         from dm_control.suite import base
 
         domain, task_name = split_name(task)
-        self.envs = [suite.load(domain, task_name, task_kwargs={"random": int(s)}) for s in seeds]
+        with quiet_env_warnings():
+            self.envs = [suite.load(domain, task_name, task_kwargs={"random": int(s)}) for s in seeds]
         self.n = len(self.envs)
         env0 = self.envs[0]
         if episode_length is None:

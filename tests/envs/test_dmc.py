@@ -14,6 +14,7 @@ from gorl.envs import PAPER_TASKS, make_env, task_names
 from gorl.envs.dmc import DMControlBatchEnv, env_seeds
 from gorl.interfaces.env import BatchedEnv
 from gorl.interfaces.keys import ACTION, DONE, NEXT, OBSERVATION, REWARD, TERMINATED, TRUNCATED
+from gorl.registry import RegistryError
 
 
 def flat(obs: dict) -> np.ndarray:
@@ -169,7 +170,7 @@ def test_errors_name_the_problem() -> None:
         DMControlBatchEnv("cheetah-fly", 2)
     with pytest.raises(ValueError, match="num_envs"):
         DMControlBatchEnv("cheetah-run", 0)
-    with pytest.raises(ValueError, match="unknown backend 'jax'"):
+    with pytest.raises(RegistryError, match=r"unknown env backend 'jax'\. Known: dmc, gym, torchrl, warp"):
         make_env("cheetah-run", 2, backend="jax")
     env = DMControlBatchEnv("finger-spin", 2)
     with pytest.raises(RuntimeError, match="before reset"):

@@ -13,10 +13,10 @@ def test_registry_names_errors_and_control_timesteps():
     # The task registry (gorl.envs.tasks) is shared by all ports; checked once here.
     from dm_control import suite
 
-    from gorl.envs.tasks import CONTROL_TIMESTEP, control_substeps, task_names
+    from gorl.envs.tasks import CONTROL_TIMESTEP, control_substeps, port_names
     from gorl.registry import RegistryError
 
-    assert set(CONTROL_TIMESTEP) <= set(task_names())
+    assert set(CONTROL_TIMESTEP) <= set(port_names())
     with pytest.raises(RegistryError, match=r"unknown task 'cheetah-walk'. Known: .*cheetah-run"):
         get_port("cheetah-walk")
     expected_substeps = {"cheetah-run": 1, "walker-walk": 10, "hopper-stand": 4, "finger-spin": 2}

@@ -1,7 +1,8 @@
 """Task ports by name (``"cheetah-run"``, ...): dm_control's task logic as batched torch functions.
 
 ``get_port(name)`` returns the port class, ``make_port(name, mj_model, device)`` an instance,
-``load_model(name)`` the task's ``mujoco.MjModel`` built from dm_control's own MJCF and assets, and
+``port_names()`` lists them, ``load_model(name)`` the task's ``mujoco.MjModel`` built from dm_control's
+own MJCF and assets, and
 ``CONTROL_TIMESTEP[name]`` the seconds per control step (dm_control 1.0.50; the physics substeps are
 ``control_timestep / mj_model.opt.timestep``). Ports are imported only when first asked for, and
 third-party ports join through the ``gorl.tasks`` entry-point group (the object a port class).
@@ -56,8 +57,8 @@ CONTROL_TIMESTEP = {
 EPISODE_LENGTH = 1000
 
 
-def task_names() -> list[str]:
-    """Every registered task name, sorted."""
+def port_names() -> list[str]:
+    """Every task with a torch port (what the ``warp`` backend runs), sorted."""
     return TASKS.names()
 
 
@@ -67,20 +68,12 @@ def get_port(name: str) -> type:
     return entry.load() if isinstance(entry, _Lazy) else entry
 
 
-def split_name(name: str) -> tuple[str, str]:
-    """``"finger-turn_hard"`` -> ``("finger", "turn_hard")``."""
-    domain, sep, task = name.partition("-")
-    if not sep or not task:
-        raise ValueError(f"a task name is 'domain-task' (e.g. 'cheetah-run'), got {name!r}")
-    return domain, task
-
-
 def load_model(name: str) -> Any:
     """The task's ``mujoco.MjModel``, compiled from dm_control's MJCF (never a copied file)."""
     import mujoco
 
     TASKS.get(name)  # a clear error for unknown names
-    domain, _ = split_name(name)
+    domain = name.partition("-")[0]  # a registered port's name is dm_control's "domain-task"
     module = importlib.import_module(f"dm_control.suite.{domain}")
     xml, assets = module.get_model_and_assets()
     return mujoco.MjModel.from_xml_string(xml, assets)
@@ -118,6 +111,5 @@ __all__ = [
     "get_port",
     "load_model",
     "make_port",
-    "split_name",
-    "task_names",
+    "port_names",
 ]

@@ -75,7 +75,7 @@ class WarpBatchEnv(EnvBase):
     """``num_envs`` copies of ``task`` on MuJoCo Warp; see the module docstring.
 
     Args:
-        task: a registered task name (``gorl.envs.tasks.task_names()``), e.g. ``"cheetah-run"``.
+        task: a registered task name (``gorl.envs.tasks.port_names()``), e.g. ``"cheetah-run"``.
         num_envs: number of worlds N.
         seed: seeds the torch generator that draws every initial state (same seed, same episodes).
         device: torch device; default ``cuda`` if available, else ``cpu``.
@@ -84,6 +84,8 @@ class WarpBatchEnv(EnvBase):
             API capture on the CPU; both replay exactly what the eager calls do).
         nconmax, njmax: per-world contact and constraint capacities (MuJoCo Warp's defaults if None).
     """
+
+    exact_resume = True  # env_state continues the episodes in progress (live worlds and reset bank)
 
     def __init__(
         self,

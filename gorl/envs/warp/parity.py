@@ -150,10 +150,10 @@ def markdown(results: dict[str, Parity], checkpoints: tuple[int, ...] = (1, 10, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    from gorl.envs.tasks import task_names
+    from gorl.envs.tasks import port_names
 
     parser = argparse.ArgumentParser(description="dm_control vs MuJoCo Warp divergence, per task")
-    parser.add_argument("--tasks", nargs="+", default=task_names())
+    parser.add_argument("--tasks", nargs="+", default=port_names())
     parser.add_argument("--worlds", type=int, default=4)
     parser.add_argument("--horizon", type=int, default=1000)
     parser.add_argument("--seed", type=int, default=0)
