@@ -37,6 +37,12 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "fresh-pen0": {"encoder_reset": "fresh", "stage_overrides": [{}, {"penalty_coef": 0.0}]},
     "keep_features-pen0": {"encoder_reset": "keep_features", "stage_overrides": [{}, {"penalty_coef": 0.0}]},
     "no-reset": {"reset_encoder": [False]},
+    # the encoder's learning rate after the refit (the critic keeps the preset's 3e-4)
+    "fresh-lr1e-3": {"stage_overrides": [{}, {"penalty_coef": 1e-3, "lr": 1e-3, "critic_lr": 3e-4}]},
+    "keep_features-lr1e-3": {
+        "encoder_reset": "keep_features",
+        "stage_overrides": [{}, {"penalty_coef": 1e-3, "lr": 1e-3, "critic_lr": 3e-4}],
+    },
 }
 
 

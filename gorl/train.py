@@ -49,6 +49,7 @@ from gorl.composite import CompositePolicy
 from gorl.decoders import snapshot
 from gorl.envs import make_env
 from gorl.interfaces.decoder import GenerativeDecoder
+from gorl.interfaces.env import BatchedEnv
 from gorl.interfaces.optimizer import LatentOptimizer
 from gorl.interfaces.policy import ActingPolicy
 from gorl.run_dir import FORMAT, MetricsLog, read_run, write_config
@@ -108,6 +109,7 @@ class Trainer:
         self.timescale.bind(self.learner, self.policy)
         self.evals: list[dict[str, Any]] = []
         self._fresh: tuple[int, dict[str, Any]] | None = None  # the refit's fresh episodes (stage, start)
+        self._fresh_env: BatchedEnv | None = None
         self.iterations = 0
         self.next_eval = config.eval_every
         self.last_checkpoint_steps = 0
@@ -248,7 +250,7 @@ class Trainer:
         never the run's evaluation episodes)."""
         stage = self.timescale.stage
         if self._fresh is None or self._fresh[0] != stage:
-            if self._fresh is not None:
+            if self._fresh_env is not None:
                 self._fresh_env.close()
             env = make_env(
                 self.config.task,
@@ -261,10 +263,10 @@ class Trainer:
             )
             self._fresh_env = env
             self._fresh = (stage, env.env_state())
-        self._fresh_env.load_env_state(self._fresh[1])
-        return evaluate(
-            policy, self._fresh_env, self.learner.normalize, self.eval_length, deterministic=deterministic
-        )
+        env = self._fresh_env
+        assert env is not None
+        env.load_env_state(self._fresh[1])
+        return evaluate(policy, env, self.learner.normalize, self.eval_length, deterministic=deterministic)
 
     def _decoder_options(self, name: str) -> dict[str, Any]:
         """The options decoder ``name`` is built with (``decoder_options`` go to the decoder that is
