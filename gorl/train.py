@@ -263,10 +263,10 @@ class Trainer:
             )
             self._fresh_env = env
             self._fresh = (stage, env.env_state())
-        env = self._fresh_env
-        assert env is not None
-        env.load_env_state(self._fresh[1])
-        return evaluate(policy, env, self.learner.normalize, self.eval_length, deterministic=deterministic)
+        fresh = self._fresh_env
+        assert fresh is not None
+        fresh.load_env_state(self._fresh[1])
+        return evaluate(policy, fresh, self.learner.normalize, self.eval_length, deterministic=deterministic)
 
     def _decoder_options(self, name: str) -> dict[str, Any]:
         """The options decoder ``name`` is built with (``decoder_options`` go to the decoder that is
