@@ -133,6 +133,7 @@ class SACLatentOptimizer:
         where = f"iteration {self.iterations}"
         n = self.env.num_envs
         stats: dict[str, list[Tensor]] = {}
+        last: Batch | None = None
         for _ in range(c.steps_per_iteration // n):
             raw = self.rollout.collect(self.policy, 1, where=where)
             self.rollout.update_norm(raw["obs"][:, 0])
@@ -143,7 +144,8 @@ class SACLatentOptimizer:
             due = math.floor(self._credit)
             self._credit -= due
             if due:
-                self._updates(due, stats)
+                last = self._updates(due, stats)
+        self._log_penalty(last, stats)
         self.iterations += 1
         out = {k: float(torch.stack(v).mean()) for k, v in stats.items()}
         out["env_steps"] = float(self.env_steps)
@@ -164,7 +166,7 @@ class SACLatentOptimizer:
                 f"buffer; it holds {len(self.buffer)}: run iterate() first"
             )
         stats: dict[str, list[Tensor]] = {}
-        self._updates(minibatches, stats)
+        self._log_penalty(self._updates(minibatches, stats), stats)
         return {k: float(v[-1]) for k, v in stats.items()}
 
     @torch.no_grad()
@@ -326,21 +328,30 @@ class SACLatentOptimizer:
             loss_function=c.loss_function,
         )
 
-    def _updates(self, k: int, stats: dict[str, list[Tensor]]) -> None:
-        """``k`` gradient steps on ``k`` minibatches drawn in one call."""
-        for batch in self.batches(k):
+    def _updates(self, k: int, stats: dict[str, list[Tensor]]) -> Batch:
+        """``k`` gradient steps on ``k`` minibatches drawn in one call; returns the last minibatch."""
+        batches = self.batches(k)
+        for batch in batches:
             self._step(batch, stats)
+        return batches[-1]
+
+    def _log_penalty(self, batch: Batch | None, stats: dict[str, list[Tensor]]) -> None:
+        """With ``penalty_coef = 0`` (the sac method) the prior penalty is a diagnostic only, logged once
+        per call on its last minibatch: an encoder pass per update would cost a tenth of it for a number."""
+        if batch is not None and not self.config.penalty_coef:
+            with torch.no_grad():
+                stats["latent_penalty"] = [self.policy.encoder.prior_penalty(batch.obs)]
 
     def _step(self, batch: Batch, stats: dict[str, list[Tensor]]) -> None:
+        """One gradient step on ``batch``."""
         c = self.config
         critic_params = self._critic_params
         out = self.losses(batch)
-        # weight 0 (the sac method's): logged only, as a zero-weighted term would cost a backward for nothing
-        with torch.set_grad_enabled(bool(c.penalty_coef)):
-            penalty = self.policy.encoder.prior_penalty(batch.obs)
         total = out.loss_actor + out.loss_qvalue + out.loss_alpha
         if c.penalty_coef:
+            penalty = self.policy.encoder.prior_penalty(batch.obs)
             total = total + c.penalty_coef * penalty
+            stats.setdefault("latent_penalty", []).append(penalty.detach())
         check_finite(total.detach(), f"the SAC loss (update {self.updates})")
         optims = [o for o in (self.actor_optim, self.critic_optim, self.alpha_optim) if o is not None]
         for optim in optims:
@@ -363,11 +374,11 @@ class SACLatentOptimizer:
             ("alpha", out.alpha),
             ("entropy", out.entropy),
             ("q_policy", out.q_policy),
-            ("latent_penalty", penalty),
         ):
             stats.setdefault(k, []).append(v.detach())
 
 
 def _adam(params: list[Tensor], lr: float) -> torch.optim.Adam:
-    """Adam at ``lr`` over ``params``."""
-    return torch.optim.Adam(params, lr=lr)
+    """Adam at ``lr`` over ``params``, fused (one kernel for all tensors, on the CPU too: 0.9 ms for the
+    three optimisers of a 256x256 SAC update instead of 2.5 ms, one thread; docs/sac.md)."""
+    return torch.optim.Adam(params, lr=lr, fused=True)
