@@ -35,10 +35,13 @@ class Draw:
     Attributes:
         x: what the critic reads, z or squash(decode(s, z)), ``(B, x_dim)``.
         score: the draw's score, ``(B,)`` (``latent_score``).
+        loc, scale: the encoder's parameters at the states, ``(B, latent_dim)`` (with their graph).
     """
 
     x: Tensor
     score: Tensor
+    loc: Tensor
+    scale: Tensor
 
 
 @dataclass(frozen=True)
@@ -68,6 +71,7 @@ class Losses:
         alpha: exp(log alpha).
         entropy: minus the mean score of the actor's draws.
         q_policy: mean over the batch of min_i Q_i(s, x~).
+        actor_draw: the actor term's draw at s (its loc and scale serve the prior penalty).
     """
 
     loss_actor: Tensor
@@ -76,6 +80,7 @@ class Losses:
     alpha: Tensor
     entropy: Tensor
     q_policy: Tensor
+    actor_draw: Draw
 
 
 def latent_score(
@@ -162,4 +167,5 @@ def sac_losses(
         alpha=alpha,
         entropy=-score.mean(),
         q_policy=q_new.detach().mean(),
+        actor_draw=new,
     )

@@ -35,7 +35,7 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 import torch
 from torch import Tensor, nn
@@ -49,6 +49,15 @@ from gorl.algos.sac.replay import Replay
 from gorl.config import with_overrides
 from gorl.interfaces.env import BatchedEnv
 from gorl.squash import squash
+
+
+@runtime_checkable
+class PenaltyAtParams(Protocol):
+    """An encoder that computes ``prior_penalty(obs)`` from ``loc_scale(obs)``'s output (the Gaussian)."""
+
+    def prior_penalty_at(self, loc: Tensor, scale: Tensor) -> Tensor:
+        """The prior penalty from ``(loc, scale)`` ``(B, latent_dim)``: a scalar."""
+        ...
 
 
 class SACLatentOptimizer:
@@ -284,9 +293,9 @@ class SACLatentOptimizer:
         z = loc + scale * eps
         score = latent_score(z, eps, scale, self.config.regularizer == "kl", self._bounds)
         if self._x_field == "latent":
-            return Draw(z, score)
+            return Draw(z, score, loc, scale)
         raw = self.policy.decoder.decode(obs, z)
-        return Draw(squash(raw, self.policy.action_low, self.policy.action_high), score)
+        return Draw(squash(raw, self.policy.action_low, self.policy.action_high), score, loc, scale)
 
     def _transitions(self, raw: dict[str, Tensor]) -> dict[str, Tensor]:
         """One batched step of ``Rollout.collect`` ``(N, 1, ...)`` as N replay transitions."""
@@ -329,10 +338,12 @@ class SACLatentOptimizer:
         )
 
     def _updates(self, k: int, stats: dict[str, list[Tensor]]) -> Batch:
-        """``k`` gradient steps on ``k`` minibatches drawn in one call; returns the last minibatch."""
+        """``k`` gradient steps on ``k`` minibatches drawn in one call; returns the last minibatch. The
+        losses are checked for NaN or Inf once for the k steps (one host sync per call, not per update)."""
         batches = self.batches(k)
-        for batch in batches:
-            self._step(batch, stats)
+        first = self.updates
+        totals = [self._step(batch, stats) for batch in batches]
+        check_finite(torch.stack(totals), f"the SAC loss (updates {first} to {self.updates - 1})")
         return batches[-1]
 
     def _log_penalty(self, batch: Batch | None, stats: dict[str, list[Tensor]]) -> None:
@@ -342,17 +353,20 @@ class SACLatentOptimizer:
             with torch.no_grad():
                 stats["latent_penalty"] = [self.policy.encoder.prior_penalty(batch.obs)]
 
-    def _step(self, batch: Batch, stats: dict[str, list[Tensor]]) -> None:
-        """One gradient step on ``batch``."""
+    def _step(self, batch: Batch, stats: dict[str, list[Tensor]]) -> Tensor:
+        """One gradient step on ``batch``; returns the summed loss (detached)."""
         c = self.config
         critic_params = self._critic_params
         out = self.losses(batch)
         total = out.loss_actor + out.loss_qvalue + out.loss_alpha
         if c.penalty_coef:
-            penalty = self.policy.encoder.prior_penalty(batch.obs)
+            encoder, draw = self.policy.encoder, out.actor_draw
+            if isinstance(encoder, PenaltyAtParams):  # no second encoder pass at s
+                penalty = encoder.prior_penalty_at(draw.loc, draw.scale)
+            else:
+                penalty = encoder.prior_penalty(batch.obs)
             total = total + c.penalty_coef * penalty
             stats.setdefault("latent_penalty", []).append(penalty.detach())
-        check_finite(total.detach(), f"the SAC loss (update {self.updates})")
         optims = [o for o in (self.actor_optim, self.critic_optim, self.alpha_optim) if o is not None]
         for optim in optims:
             optim.zero_grad(set_to_none=True)
@@ -376,6 +390,7 @@ class SACLatentOptimizer:
             ("q_policy", out.q_policy),
         ):
             stats.setdefault(k, []).append(v.detach())
+        return total.detach()
 
 
 def _adam(params: list[Tensor], lr: float) -> torch.optim.Adam:
