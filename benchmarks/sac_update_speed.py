@@ -160,9 +160,12 @@ class ReferenceLoop:
             self.env_steps += n
 
 
-def gorl_learner(method: str, out: Path, seed: int = 0):
-    """The learner of a ``Trainer`` for ``method`` on cheetah-run after 1,000 warm-up env steps; for a
-    GoRL method, bound to a fresh flow decoder as after its first refit."""
+def gorl_learner(
+    method: str, out: Path, seed: int = 0, scale: str = "cpu", optimizer: dict[str, Any] | None = None
+) -> SACLatentOptimizer:
+    """The learner of a ``Trainer`` for ``method`` on cheetah-run after its warm-up (1,000 env steps
+    unless ``optimizer`` says otherwise) and 10 updates; for a GoRL method, bound to a fresh flow decoder
+    as after its first refit."""
     from gorl.train import Trainer
     from gorl.train_config import TrainConfig
 
@@ -173,14 +176,17 @@ def gorl_learner(method: str, out: Path, seed: int = 0):
         seed=seed,
         progress=False,
         threads=torch.get_num_threads(),
-        optimizer={"warmup_steps": 1_000, "steps_per_iteration": 10},  # 5 batched steps of 2 envs
+        scale=scale,
+        # 5 batched steps of 2 envs per iterate() by default
+        optimizer=optimizer or {"warmup_steps": 1_000, "steps_per_iteration": 10},
         plot=False,
     )
     trainer = Trainer(config, out)
     learner = trainer.learner
     assert isinstance(learner, SACLatentOptimizer), f"{method} is not an SAC method"
     if trainer.schedule.decoder is not None:
-        learner.bind(trainer.policy.with_decoder(trainer.make_decoder(trainer.schedule.decoder)))
+        decoder = trainer.make_decoder(trainer.schedule.decoder)
+        learner.bind(trainer.policy.with_decoder(decoder), new_decoder=True)
     while learner.updates < 10:
         learner.iterate()
     return learner
@@ -299,6 +305,36 @@ def table(
     return lines
 
 
+def many_envs(envs: list[int], batched_steps: int, tmp: Path) -> list[str]:
+    """The ``paper`` preset (MuJoCo Playground's SAC: 128 envs, batch 512, 8 updates per batched step)
+    scaled to N envs: batch 4N, N/16 updates per batched step (``utd_ratio`` 1/16), layer-normed critics
+    and normalised observations; ``batched_steps`` batched steps of ``sac`` after the warm-up, timed with
+    the rollout apart. Returns a Markdown table."""
+    lines = [
+        "| envs N | batch | updates / batched step | env steps / s | updates / s | ms / update "
+        "| update share of the loop |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for n in envs:
+        steps = n * batched_steps
+        opt = {"num_envs": n, "batch_size": 4 * n, "steps_per_iteration": steps, "warmup_steps": 8 * n}
+        learner = gorl_learner(
+            "sac", tmp / f"many{n}", scale="paper", optimizer=opt | {"buffer_size": 100_000}
+        )
+        loop = GorlLoop(learner)
+        updates0, t0 = learner.updates, time.perf_counter()
+        loop.run(steps)
+        wall = time.perf_counter() - t0
+        updates = learner.updates - updates0
+        share = 1.0 - loop.rollout_s / wall
+        lines.append(
+            f"| {n} | {4 * n} | {n * learner.config.utd_ratio:g} | {steps / wall:.0f} | {updates / wall:.1f} "
+            f"| {(wall - loop.rollout_s) / max(updates, 1) * 1e3:.1f} | {share:.1%} |"
+        )
+        print(lines[-1], flush=True)
+    return lines
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--rounds", type=int, default=5, help="counted rounds (one more warms up)")
@@ -308,9 +344,27 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, nargs="+", default=[1], help="torch threads, one table each")
     ap.add_argument("--out", type=Path, default=None, help="Markdown table (default: a temp file)")
     ap.add_argument("--profile", choices=["reference", "sac", "gorl-sac-fm"], default=None)
+    ap.add_argument(
+        "--many", type=int, nargs="+", default=None, help="env counts N: the paper preset scaled to N envs"
+    )
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads[0])
     tmp = Path(tempfile.mkdtemp(prefix="sac_update_speed_"))
+    if args.many is not None:
+        head = [
+            "# SAC with many envs on a CPU",
+            "",
+            f"`python benchmarks/sac_update_speed.py --many {' '.join(map(str, args.many))} --rounds "
+            f"{args.rounds}`: `sac` at the paper preset scaled to N envs, {args.rounds} batched steps after "
+            f"the warm-up; torch {torch.__version__}, {args.threads[0]} thread(s); load average (1 min) "
+            f"{os.getloadavg()[0]:.1f} at the start.",
+            "",
+        ]
+        text = "\n".join(head + many_envs(args.many, args.rounds, tmp)) + "\n"
+        print(text)
+        if args.out is not None:
+            atomic_write_text(args.out, text)
+        return 0
     if args.profile is not None:
         step = Reference().update if args.profile == "reference" else gorl_learner(args.profile, tmp).update
         print(f"{args.profile}, {args.threads[0]} thread(s): " + profile(step, args.updates))

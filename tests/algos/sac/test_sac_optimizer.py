@@ -283,3 +283,19 @@ def test_replay_wraps_around_fifo():
     other = Replay(5, torch.device("cpu"))
     other.load_state_dict(state)
     assert torch.equal(other.data["obs"], buf.data["obs"]) and other.cursor == 4 and len(other) == 5
+
+
+def test_n_envs_make_n_times_utd_updates_per_batched_step_each_from_one_draw():
+    """4 envs, utd 0.75: 3 updates after every batched step once 32 transitions are stored (after the
+    8th of 10 steps: 3 steps x 3 updates), their minibatches drawn by one sample() call per step."""
+    _, _, opt = build(decoder="identity", num_envs=4, utd_ratio=0.75, batch_size=32, warmup_steps=32)
+    calls: list[tuple[int, int]] = []
+    sample = opt.buffer.sample
+
+    def counted(k, batch_size, fields):
+        calls.append((k, batch_size))
+        return sample(k, batch_size, fields)
+
+    opt.buffer.sample = counted  # type: ignore[method-assign]
+    m = opt.iterate()
+    assert m["updates"] == 9.0 and calls == [(3, 32)] * 3
