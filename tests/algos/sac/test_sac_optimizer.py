@@ -299,3 +299,49 @@ def test_n_envs_make_n_times_utd_updates_per_batched_step_each_from_one_draw():
     opt.buffer.sample = counted  # type: ignore[method-assign]
     m = opt.iterate()
     assert m["updates"] == 9.0 and calls == [(3, 32)] * 3
+
+
+def test_a_state_saved_by_the_sacloss_optimiser_loads():
+    """The layout before the plain-tensor update: critics under SACLoss's own names (taken here from a
+    real SACLoss, gorl.algos.sac.reference), the buffer as a TensorDict with ("next", ...) keys and
+    (n, 1) rewards and flags, TorchRL's writer cursor."""
+    from gorl.algos.sac.reference import torchrl_sac_loss
+
+    env, policy, opt = build(critic_input="action", critic_layer_norm=True)
+    opt.iterate()
+    new = opt.state_dict()
+    ref = torchrl_sac_loss(opt)
+    with torch.no_grad():  # the reference holds the same weights; make the target differ from the critic
+        ref.target_qvalue_network_params.apply_(lambda t: t.mul_(0.5))
+    loss_state = {
+        k: v.clone()
+        for k, v in ref.state_dict().items()
+        if k.startswith(("qvalue_network_params.", "target_qvalue_network_params.")) or k == "log_alpha"
+    }
+    d, n = new["buffer"]["data"], new["buffer"]["size"]
+    old_buffer = {
+        "data": {
+            "observation": d["obs"],
+            "latent": d["latent"],
+            "action": d["action"],
+            "next": {
+                "observation": d["next_obs"],
+                **{k: d[k].reshape(n, 1) for k in ("reward", "done", "terminated")},
+            },
+        },
+        "size": n,
+        "writer": {"_cursor": new["buffer"]["cursor"], "_write_count": n},
+    }
+    old_critic = {
+        "loss": loss_state,
+        **{k: new["critic"][k] for k in ("critic_optim", "alpha_optim", "actor_optim")},
+    }
+    old = {**new, "critic": old_critic, "buffer": old_buffer}
+    _, _, opt2 = build(critic_input="action", critic_layer_norm=True, seed=3)
+    opt2.policy.encoder.load_state_dict(policy.encoder.state_dict())
+    opt2.load_state_dict(old)
+    got = critic_state(opt2)
+    assert all(torch.equal(got[f"critic.{i}"], v) for i, v in enumerate(new["critic"]["critic"]))
+    assert all(torch.equal(got[f"target.{i}"], 0.5 * v) for i, v in enumerate(new["critic"]["target"]))
+    assert all(torch.equal(v[:n], opt2.buffer.data[k][:n]) for k, v in opt.buffer.data.items())
+    assert opt2.buffer.cursor == opt.buffer.cursor and opt2.updates == opt.updates
