@@ -307,7 +307,7 @@ def test_a_state_saved_by_the_sacloss_optimiser_loads():
     (n, 1) rewards and flags, TorchRL's writer cursor."""
     from gorl.algos.sac.reference import torchrl_sac_loss
 
-    env, policy, opt = build(critic_input="action", critic_layer_norm=True)
+    _, policy, opt = build(critic_input="action", critic_layer_norm=True)
     opt.iterate()
     new = opt.state_dict()
     ref = torchrl_sac_loss(opt)
