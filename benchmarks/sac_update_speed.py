@@ -201,7 +201,6 @@ PROFILED = {  # label -> (file suffix, function name) in cProfile's table
     "backward": ("torch/_tensor.py", "backward"),
     "Adam steps": ("torch/optim/adam.py", "step"),
     "linear (the arithmetic)": ("~", "<built-in method torch._C._nn.linear>"),
-    "baddbmm (the arithmetic)": ("~", "<built-in method torch.baddbmm>"),
 }
 
 

@@ -1,9 +1,9 @@
-"""Twin critics as one ensemble module: the two MLPs' weights stacked, evaluated by batched matmuls.
+"""Twin critics as one ensemble module: the two MLPs' weights stacked, the first layer one shared matmul.
 
 ``Q_i(s, x) = MLP_i(concat(s, x))``, i = 1, 2, ReLU, optional LayerNorm after each hidden Linear (before
 the ReLU). Layer l of the ensemble holds ``weight (E, out, in)`` and ``bias (E, out)`` (``nn.Linear``'s
 layout per member, stacked); the first layer runs as one matmul of the shared input against both
-members' rows, the others as one ``baddbmm`` each. This is the arithmetic of TorchRL's vmapped critics
+members' rows, the others per member. This is the arithmetic of TorchRL's vmapped critics
 (``SACLoss(num_qvalue_nets=2)``) without vmap, TensorDict or module dispatch.
 """
 
@@ -24,22 +24,26 @@ def ensemble_mlp(layers: Sequence[Layer], inp: Tensor) -> Tensor:
     """E MLPs on one shared input: ``inp (B, in)`` -> ``(E, B, out_last)``.
 
     Hidden layers: ``h <- relu(layer_norm(h W^T + b))`` (``layer_norm`` only where given, affine per
-    member); the last layer is linear.
+    member); the last layer is linear. The first layer is one matmul for all members; the later ones run
+    per member (``baddbmm`` over the members was as fast on one thread and 15% slower on two).
     """
-    e = layers[0][0].shape[0]
     w0, b0, _ = layers[0]
-    # first layer: one (B, in) x (in, E * out) matmul, viewed as (E, B, out)
-    h = nn.functional.linear(inp, w0.reshape(-1, w0.shape[-1]), b0.reshape(-1))
-    h = h.view(inp.shape[0], e, -1).transpose(0, 1)
-    for i, (w, b, norm) in enumerate(layers):
-        if i > 0:
-            h = torch.baddbmm(b.unsqueeze(1), h, w.transpose(1, 2))
-        if i == len(layers) - 1:
-            break
-        if norm is not None:
-            h = nn.functional.layer_norm(h, h.shape[-1:]) * norm[0].unsqueeze(1) + norm[1].unsqueeze(1)
-        h = torch.relu(h)
-    return h
+    e = w0.shape[0]
+    # first layer: one (B, in) x (in, E * out) matmul; member m owns columns m * out : (m + 1) * out
+    first = nn.functional.linear(inp, w0.reshape(-1, w0.shape[-1]), b0.reshape(-1)).chunk(e, dim=-1)
+    out = []
+    for m in range(e):
+        h = first[m]
+        for i, (w, b, norm) in enumerate(layers):
+            if i > 0:
+                h = nn.functional.linear(h, w[m], b[m])
+            if i == len(layers) - 1:
+                break
+            if norm is not None:
+                h = nn.functional.layer_norm(h, h.shape[-1:], norm[0][m], norm[1][m])
+            h = torch.relu(h)
+        out.append(h)
+    return torch.stack(out)
 
 
 def twin_q(layers: Sequence[Layer], obs: Tensor, x: Tensor) -> Tensor:
