@@ -117,7 +117,7 @@ def run_critic(critic_input: str, arms: list[str], args: argparse.Namespace) -> 
         torch.set_rng_state(rng)
         policy = stage0_policy.with_decoder(flow)
         encoder.reset_to_prior()
-        opt.bind(policy, ARMS[arm][1])
+        opt.bind(policy, ARMS[arm][1], new_decoder=True)  # a refit: the latent arms reset or keep
         print(f"[{arm}] refit: buffer {len(opt.buffer)}, critic resets {opt.critic_resets}", file=sys.stderr)
         stage1 = [(0, ev(policy, opt))]
         train(opt, policy, args.stage1, args.eval_every, ev, stage1)

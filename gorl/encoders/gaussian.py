@@ -170,7 +170,11 @@ class GaussianEncoder(nn.Module):
 
     def prior_penalty(self, obs: Tensor) -> Tensor:
         """``prior_penalty(loc, scale, config.penalty)`` at ``obs``; a scalar."""
-        loc, scale = self.loc_scale(obs)
+        return self.prior_penalty_at(*self.loc_scale(obs))
+
+    def prior_penalty_at(self, loc: Tensor, scale: Tensor) -> Tensor:
+        """``prior_penalty`` from ``(loc, scale)`` an optimiser already has from ``loc_scale(obs)``: the
+        same value and gradient without a second pass of the network (SAC's actor draw)."""
         return prior_penalty(loc, scale, self.config.penalty)
 
     @torch.no_grad()

@@ -8,21 +8,13 @@ import torch
 def test_the_reference_update_changes_its_nets_and_stays_finite(load_script):
     bench = load_script("sac_update_speed")
     torch.manual_seed(0)
-    step = bench.reference_update(seed=0)
-    params = [p for cell in step.__closure__ or () for p in _params(cell.cell_contents)]
+    ref = bench.Reference(seed=0)
+    params = [p for m in (ref.actor, *ref.critics) for p in m.parameters()] + [ref.log_alpha]
     before = [p.detach().clone() for p in params]
     for _ in range(3):
-        step()
+        ref.update()
     assert params and all(torch.isfinite(p).all() for p in params)
     assert sum(not torch.equal(a, b) for a, b in zip(before, params, strict=True)) >= len(params) // 2
-
-
-def _params(obj):
-    if isinstance(obj, torch.nn.Module):
-        return list(obj.parameters())
-    if isinstance(obj, list) and obj and isinstance(obj[0], torch.nn.Module):
-        return [p for m in obj for p in m.parameters()]
-    return []
 
 
 def test_a_tiny_run_writes_a_row_per_side(load_script, tmp_path):
@@ -35,7 +27,9 @@ def test_a_tiny_run_writes_a_row_per_side(load_script, tmp_path):
         "gorl `sac`",
         "gorl `gorl-sac-fm`",
     ]
-    assert all(float(r.split("|")[2]) > 0 for r in rows)
+    cells = [[c.strip() for c in r.split("|")[2:-1]] for r in rows]
+    assert all(float(c[0]) > 0 and float(c[3]) > 0 for c in cells)  # ms / update, loop env steps / s
+    assert all(0 < float(c[5].rstrip("%")) < 100 for c in cells)  # the rollout's share of the loop
 
 
 def test_the_profile_finds_the_arithmetic_and_no_sacloss_in_the_reference(load_script, capsys):
@@ -43,4 +37,14 @@ def test_the_profile_finds_the_arithmetic_and_no_sacloss_in_the_reference(load_s
     assert bench.main(["--profile", "reference", "--updates", "3"]) == 0
     found = re.findall(r"^ +(\S.*?) +([0-9.]+) s ", capsys.readouterr().out, flags=re.M)
     seconds = {label: float(x) for label, x in found}
-    assert seconds["SACLoss.forward"] == 0.0 and seconds["linear (the arithmetic)"] > 0
+    assert seconds["SACLoss.forward"] == 0.0 and seconds["sac_losses"] == 0.0
+    assert seconds["linear (the arithmetic)"] > 0
+
+
+def test_gorl_sac_trains_on_plain_tensors_not_sacloss(load_script, capsys):
+    bench = load_script("sac_update_speed")
+    assert bench.main(["--profile", "sac", "--updates", "3"]) == 0
+    found = re.findall(r"^ +(\S.*?) +([0-9.]+) s ", capsys.readouterr().out, flags=re.M)
+    seconds = {label: float(x) for label, x in found}
+    assert seconds["SACLoss.forward"] == 0.0 and seconds["sac_losses"] > 0
+    assert seconds["twin critics (ensemble_mlp)"] > 0 and seconds["linear (the arithmetic)"] > 0

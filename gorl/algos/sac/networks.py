@@ -1,4 +1,5 @@
-"""The critics and the actor that latent SAC hands to TorchRL's ``SACLoss``.
+"""The critics and the actor of the TorchRL ``SACLoss`` reference (``reference.py``): the checked
+reference of the plain-tensor update (``losses.py``, ``critic.py``), not on the training path.
 
 Critic (twin, vmapped by SACLoss): ``Q(s, x) = MLP(concat(s, x))``, ``s (*B, obs_dim)``,
 ``x (*B, x_dim)`` -> ``(*B, 1)``, ReLU, optional LayerNorm after each hidden layer; ``x`` is the latent z

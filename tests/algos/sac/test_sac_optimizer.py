@@ -6,11 +6,11 @@ import math
 import pytest
 import torch
 from pydantic import ValidationError
-from tensordict import TensorDict
 
 import gorl.decoders as decoders
 import gorl.encoders as encoders
 from gorl.algos.sac import SACConfig, SACLatentOptimizer
+from gorl.algos.sac.losses import Batch
 from gorl.algos.sac.networks import DecodeSquash, LatentSample
 from gorl.composite import CompositePolicy
 from gorl.envs import make_env
@@ -46,7 +46,10 @@ def clone_params(module):
 
 
 def critic_state(opt):
-    return {k: v.clone() for k, v in opt.loss.state_dict().items() if "qvalue" in k or k == "log_alpha"}
+    """Critic and target weights and log alpha by name: ``critic.0`` is the first layer's weight."""
+    state = opt.state_dict()["critic"]
+    out = {f"{part}.{i}": v for part in ("critic", "target") for i, v in enumerate(state[part])}
+    return out | {"log_alpha": state["log_alpha"]}
 
 
 @pytest.mark.parametrize("critic_input", ["latent", "action"])
@@ -66,9 +69,7 @@ def test_iterate_trains_the_encoder_only(critic_input):
     assert all(torch.equal(a, b) for a, b in zip(dec0, clone_params(policy.decoder), strict=True))
     assert all(p.grad is None for p in policy.decoder.parameters())
     q1 = critic_state(opt)
-    assert not torch.equal(
-        q0["qvalue_network_params.module.net.0.weight"], q1["qvalue_network_params.module.net.0.weight"]
-    )
+    assert not torch.equal(q0["critic.0"], q1["critic.0"]) and not torch.equal(q0["target.0"], q1["target.0"])
 
 
 def test_decoder_data_is_fresh_and_clipped():
@@ -96,50 +97,44 @@ def test_bind_rejects_fixed_fields_and_bad_values():
 def test_truncation_is_stored_as_done_not_terminated():
     _, _, opt = build(steps_per_iteration=120)  # 60 steps per env: one time limit at 50
     opt.iterate()
-    data = opt.buffer.storage.get(slice(0, len(opt.buffer)))
-    assert int(data["next", "done"].sum()) == 2 and not data["next", "terminated"].any()
-    last = data["next", "done"].squeeze(-1).nonzero().squeeze(-1)
+    data = {k: v[: len(opt.buffer)] for k, v in opt.buffer.data.items()}
+    assert int(data["done"].sum()) == 2 and not data["terminated"].any()
+    last = data["done"].nonzero().squeeze(-1)
     # the stored next observation is the episode's last one, not the reset observation after it
-    assert not torch.equal(data["next", "observation"][last], data["observation"][last + 2])
+    assert not torch.equal(data["next_obs"][last], data["obs"][last + 2])
 
 
 def test_bootstrap_through_truncation_not_termination():
     """Q = c everywhere and alpha ~ 0: the target is r + gamma * (1 - terminated) * c, by hand."""
     env, _, opt = build(critic_input="latent", gamma=0.9, loss_function="l2")
-    c, loss = 3.0, opt.loss
+    c = 3.0
     with torch.no_grad():
-        for params in (loss.qvalue_network_params, loss.target_qvalue_network_params):
-            for p in params.values(True, True):
+        for critic in (opt.critic, opt.critic_target):
+            for p in critic.parameters():
                 p.zero_()
-            params["module", "net", "2", "bias"].fill_(c)
-        loss.log_alpha.fill_(-30.0)
-    obs = torch.randn(3, env.obs_dim)
-    batch = TensorDict(
-        {
-            "observation": obs,
-            "latent": torch.randn(3, env.action_dim),
-            "next": {
-                "observation": torch.randn(3, env.obs_dim),
-                "reward": torch.tensor([[1.0], [2.0], [0.5]]),
-                "done": torch.tensor([[True], [True], [False]]),
-                "terminated": torch.tensor([[True], [False], [False]]),
-            },
-        },
-        batch_size=[3],
+            critic.layers()[-1][1].fill_(c)  # the last layer's bias: Q = c everywhere
+        opt.log_alpha.fill_(-30.0)
+    # the rollout stores (terminated, truncated, running) as terminated (1, 0, 0): truncation is done only
+    batch = Batch(
+        obs=torch.randn(3, env.obs_dim),
+        x=torch.randn(3, env.action_dim),
+        reward=torch.tensor([1.0, 2.0, 0.5]),
+        next_obs=torch.randn(3, env.obs_dim),
+        terminated=torch.tensor([1.0, 0.0, 0.0]),
     )
     targets = torch.tensor([1.0, 2.0 + 0.9 * c, 0.5 + 0.9 * c])  # terminated, truncated, running
     expected = 2 * ((c - targets) ** 2).mean()  # two critics, squared error, batch mean
-    assert float(loss(batch)["loss_qvalue"].detach()) == pytest.approx(float(expected), rel=1e-5)
+    assert float(opt.losses(batch).loss_qvalue.detach()) == pytest.approx(float(expected), rel=1e-5)
 
 
 @pytest.mark.parametrize("kind", ["flow", "diffusion"])
 def test_action_critic_gradient_reaches_the_encoder_through_the_frozen_decoder(kind):
     env, policy, opt = build(decoder=kind, critic_input="action")
     opt.iterate()
-    batch = opt.buffer.sample(16)
+    batch = opt.batches(1)[0]
     for p in policy.encoder.parameters():
         p.grad = None
-    opt.loss.actor_loss(batch)[0].backward()
+    opt.losses(batch).loss_actor.backward()
     head = policy.encoder.loc_scale.net[-1]
     assert head.weight.grad is not None and head.weight.grad[: env.action_dim].abs().sum() > 0
     assert all(p.grad is None and not p.requires_grad for p in policy.decoder.parameters())
@@ -170,22 +165,26 @@ def test_refit_resets_a_latent_critic_and_keeps_an_action_critic():
     assert len(opt.buffer) == 40 and opt.critic_resets == 0
     assert all(torch.equal(v, critic_state(opt)[k]) for k, v in q0.items())
     refitted = policy.with_decoder(new_flow(env, 1))
-    opt.bind(refitted)
+    opt.bind(refitted, new_decoder=True)  # the schedule's word that the decoder was refitted
     assert len(opt.buffer) == 0 and opt.critic_resets == 1
-    assert not torch.equal(
-        q0["qvalue_network_params.module.net.0.weight"],
-        critic_state(opt)["qvalue_network_params.module.net.0.weight"],
-    )
+    q1 = critic_state(opt)
+    assert not torch.equal(q0["critic.0"], q1["critic.0"])
+    assert torch.equal(q1["critic.0"], q1["target.0"]) and float(q1["log_alpha"].exp()) == pytest.approx(0.1)
     m = opt.iterate()  # warms up again from an empty buffer: 18 updates
     assert m["updates"] == 18 + 18 and m["buffer_size"] == 40.0
+    # only the schedule's flag says refit: a re-bind with another decoder and no flag keeps the critic
+    q2 = critic_state(opt)
+    opt.bind(refitted.with_decoder(new_flow(env, 3)))
+    assert len(opt.buffer) == 40 and opt.critic_resets == 1
+    assert all(torch.equal(v, critic_state(opt)[k]) for k, v in q2.items())
     # latent critic, latent_refit="keep": left as it is
-    opt.bind(refitted.with_decoder(new_flow(env, 2)), {"latent_refit": "keep"})
+    opt.bind(refitted.with_decoder(new_flow(env, 2)), {"latent_refit": "keep"}, new_decoder=True)
     assert len(opt.buffer) == 40 and opt.critic_resets == 1
     # action critic: Q(s, a) survives; so do buffer, targets, alpha and the critic's Adam state
     env, policy, opt = build(critic_input="action")
     opt.iterate()
     q0, adam0 = critic_state(opt), copy.deepcopy(opt.critic_optim.state_dict())
-    opt.bind(policy.with_decoder(new_flow(env, 1)))
+    opt.bind(policy.with_decoder(new_flow(env, 1)), new_decoder=True)
     assert len(opt.buffer) == 40 and opt.critic_resets == 0
     assert all(torch.equal(v, critic_state(opt)[k]) for k, v in q0.items())
     adam1 = opt.critic_optim.state_dict()
@@ -201,7 +200,7 @@ def test_resume_is_bit_for_bit(critic_input):
     env, policy, opt = build(**overrides)
     opt.iterate()
     policy = policy.with_decoder(new_flow(env, 5))  # a refit inside the first k iterations
-    opt.bind(policy, {"gamma": 0.95})
+    opt.bind(policy, {"gamma": 0.95}, new_decoder=True)
     opt.iterate()
     snapshot = copy.deepcopy(opt.state_dict())
     enc, dec, rng = (
@@ -222,14 +221,15 @@ def test_resume_is_bit_for_bit(critic_input):
     assert [opt2.iterate() for _ in range(2)] == ref
     for a, b in zip(clone_params(policy.encoder), clone_params(policy2.encoder), strict=True):
         assert torch.equal(a, b)
-    s1, s2 = opt.loss.state_dict(), opt2.loss.state_dict()
+    s1, s2 = critic_state(opt), critic_state(opt2)
     assert s1.keys() == s2.keys() and all(torch.equal(s1[k], s2[k]) for k in s1)
     for o1, o2 in ((opt.critic_optim, opt2.critic_optim), (opt.actor_optim, opt2.actor_optim)):
         st1, st2 = o1.state_dict()["state"], o2.state_dict()["state"]
         assert all(torch.equal(st1[i]["exp_avg_sq"], st2[i]["exp_avg_sq"]) for i in st1)
     n = len(opt.buffer)  # the latent critic's refit emptied the buffer after the first 40 steps
     assert n == len(opt2.buffer) == (120 if critic_input == "latent" else 160)
-    assert (opt.buffer.storage.get(slice(0, n)) == opt2.buffer.storage.get(slice(0, n))).all()
+    assert all(torch.equal(v[:n], opt2.buffer.data[k][:n]) for k, v in opt.buffer.data.items())
+    assert opt.buffer.cursor == opt2.buffer.cursor
 
 
 def test_update_is_one_gradient_step_and_needs_a_warm_buffer():
@@ -243,3 +243,105 @@ def test_update_is_one_gradient_step_and_needs_a_warm_buffer():
     assert {"loss_actor", "loss_qvalue", "loss_alpha", "alpha"} <= set(stats)
     assert all(math.isfinite(v) for v in stats.values())
     assert any(not torch.equal(a, b) for a, b in zip(enc0, policy.encoder.parameters(), strict=True))
+
+
+def test_prior_encoder_without_parameters_trains_the_critic():
+    """The parameter-free prior encoder (FPO's): the device comes from the policy, no encoder Adam."""
+    torch.manual_seed(0)
+    config = SACConfig(**TINY)
+    env = make_env("cheetah-run", 2, seed=0, episode_length=50)
+    encoder = encoders.make("prior", obs_dim=env.obs_dim, latent_dim=env.action_dim)
+    policy = CompositePolicy(encoder, new_flow(env, 0), env.action_low, env.action_high)
+    opt = SACLatentOptimizer(env, policy, config)
+    q0 = critic_state(opt)
+    m = opt.iterate()
+    assert opt.actor_optim is None and m["updates"] == 18.0 and math.isfinite(m["loss_qvalue"])
+    assert not torch.equal(q0["critic.0"], critic_state(opt)["critic.0"])
+
+
+def test_minibatches_drawn_in_one_call_are_independent_and_each_a_step():
+    _, _, opt = build(decoder="identity")
+    opt.iterate()
+    a, b = opt.batches(2)
+    assert a.obs.shape == (16, opt.env.obs_dim) and not torch.equal(a.obs, b.obs)
+    updates = opt.updates
+    opt.update(minibatches=3)
+    assert opt.updates == updates + 3
+
+
+def test_replay_wraps_around_fifo():
+    from gorl.algos.sac.replay import Replay
+
+    buf = Replay(5, torch.device("cpu"))
+    for start in (0, 3, 6):  # 3 + 3 + 3 transitions into 5 slots: the first 4 are overwritten
+        buf.extend({"obs": torch.arange(start, start + 3.0).unsqueeze(-1)})
+    assert len(buf) == 5 and buf.cursor == 4
+    assert sorted(buf.data["obs"].squeeze(-1).tolist()) == [4.0, 5.0, 6.0, 7.0, 8.0]
+    sample = buf.sample(2, 50, ("obs",))["obs"]
+    assert sample.shape == (2, 50, 1) and set(sample.flatten().tolist()) <= {4.0, 5.0, 6.0, 7.0, 8.0}
+    state = buf.state_dict()
+    other = Replay(5, torch.device("cpu"))
+    other.load_state_dict(state)
+    assert torch.equal(other.data["obs"], buf.data["obs"]) and other.cursor == 4 and len(other) == 5
+
+
+def test_n_envs_make_n_times_utd_updates_per_batched_step_each_from_one_draw():
+    """4 envs, utd 0.75: 3 updates after every batched step once 32 transitions are stored (after the
+    8th of 10 steps: 3 steps x 3 updates), their minibatches drawn by one sample() call per step."""
+    _, _, opt = build(decoder="identity", num_envs=4, utd_ratio=0.75, batch_size=32, warmup_steps=32)
+    calls: list[tuple[int, int]] = []
+    sample = opt.buffer.sample
+
+    def counted(k, batch_size, fields):
+        calls.append((k, batch_size))
+        return sample(k, batch_size, fields)
+
+    opt.buffer.sample = counted  # type: ignore[method-assign]
+    m = opt.iterate()
+    assert m["updates"] == 9.0 and calls == [(3, 32)] * 3
+
+
+def test_a_state_saved_by_the_sacloss_optimiser_loads():
+    """The layout before the plain-tensor update: critics under SACLoss's own names (taken here from a
+    real SACLoss, gorl.algos.sac.reference), the buffer as a TensorDict with ("next", ...) keys and
+    (n, 1) rewards and flags, TorchRL's writer cursor."""
+    from gorl.algos.sac.reference import torchrl_sac_loss
+
+    _, policy, opt = build(critic_input="action", critic_layer_norm=True)
+    opt.iterate()
+    new = opt.state_dict()
+    ref = torchrl_sac_loss(opt)
+    with torch.no_grad():  # the reference holds the same weights; make the target differ from the critic
+        ref.target_qvalue_network_params.apply_(lambda t: t.mul_(0.5))
+    loss_state = {
+        k: v.clone()
+        for k, v in ref.state_dict().items()
+        if k.startswith(("qvalue_network_params.", "target_qvalue_network_params.")) or k == "log_alpha"
+    }
+    d, n = new["buffer"]["data"], new["buffer"]["size"]
+    old_buffer = {
+        "data": {
+            "observation": d["obs"],
+            "latent": d["latent"],
+            "action": d["action"],
+            "next": {
+                "observation": d["next_obs"],
+                **{k: d[k].reshape(n, 1) for k in ("reward", "done", "terminated")},
+            },
+        },
+        "size": n,
+        "writer": {"_cursor": new["buffer"]["cursor"], "_write_count": n},
+    }
+    old_critic = {
+        "loss": loss_state,
+        **{k: new["critic"][k] for k in ("critic_optim", "alpha_optim", "actor_optim")},
+    }
+    old = {**new, "critic": old_critic, "buffer": old_buffer}
+    _, _, opt2 = build(critic_input="action", critic_layer_norm=True, seed=3)
+    opt2.policy.encoder.load_state_dict(policy.encoder.state_dict())
+    opt2.load_state_dict(old)
+    got = critic_state(opt2)
+    assert all(torch.equal(got[f"critic.{i}"], v) for i, v in enumerate(new["critic"]["critic"]))
+    assert all(torch.equal(got[f"target.{i}"], 0.5 * v) for i, v in enumerate(new["critic"]["target"]))
+    assert all(torch.equal(v[:n], opt2.buffer.data[k][:n]) for k, v in opt.buffer.data.items())
+    assert opt2.buffer.cursor == opt.buffer.cursor and opt2.updates == opt.updates
