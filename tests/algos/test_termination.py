@@ -107,22 +107,37 @@ def test_the_ppo_engine_feeds_gae_the_true_flags_and_final_values(name, monkeypa
 
 
 def test_sac_target_stops_at_termination_and_bootstraps_through_truncation():
-    _, _, learner = _learner("sac", {"num_envs": 2, "batch_size": 8, "warmup_steps": 0})
-    gamma = learner.config.gamma
-    estimator = learner.loss.value_estimator
-    from tensordict import TensorDict
+    from gorl.algos.sac.losses import Batch, Draw, td0_target
 
-    # three transitions, r = 1, V(s') = 2: running, terminated, truncated
-    td = TensorDict(
-        {
-            "next": {
-                "reward": torch.ones(3, 1),
-                "done": torch.tensor([[False], [True], [True]]),
-                "terminated": torch.tensor([[False], [True], [False]]),
-            }
-        },
-        batch_size=[3],
+    gamma = 0.9
+    # three transitions, r = 1, min Q_targ(s', x') = 2, score 0: running, terminated, truncated (a
+    # truncation is not a termination: its flag is 0 and it bootstraps from the true last observation)
+    batch = Batch(
+        obs=torch.zeros(3, 2),
+        x=torch.zeros(3, 1),
+        reward=torch.ones(3),
+        next_obs=torch.zeros(3, 2),
+        terminated=torch.tensor([0.0, 1.0, 0.0]),
     )
-    target = estimator.value_estimate(td, next_value=torch.full((3, 1), 2.0))
-    # y = r + gamma * (1 - terminated) * V(s'): 1 + 2 gamma, 1, 1 + 2 gamma
-    torch.testing.assert_close(target, torch.tensor([[1 + 2 * gamma], [1.0], [1 + 2 * gamma]]))
+
+    def draw(obs):
+        zeros = torch.zeros(obs.shape[0], 1)
+        return Draw(x=zeros, score=torch.zeros(obs.shape[0]), loc=zeros, scale=torch.ones_like(zeros))
+
+    def q_target(obs, x):
+        return torch.stack([torch.full((obs.shape[0],), 2.0), torch.full((obs.shape[0],), 3.0)])
+
+    y = td0_target(batch, draw, q_target, torch.tensor(0.5), gamma)
+    # y = r + gamma * (1 - terminated) * min(2, 3): 1 + 2 * 0.9 = 2.8, 1, 2.8
+    torch.testing.assert_close(y, torch.tensor([2.8, 1.0, 2.8]))
+
+
+def test_sac_stores_termination_not_the_end_of_an_episode():
+    _, _, learner = _learner("sac", {"num_envs": 2, "batch_size": 8, "warmup_steps": 0})
+    for _ in range(3):
+        learner.iterate()
+    n = len(learner.buffer)  # every stored transition, in storage order
+    done = learner.buffer.data["done"][:n].reshape(-1).bool()
+    terminated = learner.buffer.data["terminated"][:n].reshape(-1).bool()
+    assert terminated.any() and (done & ~terminated).any()  # the toy env both terminates and truncates
+    assert not (terminated & ~done).any()
