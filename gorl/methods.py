@@ -173,11 +173,16 @@ def _gorl_ppo(decoder: str, scale: Scale) -> MethodSpec:
 
 
 def _gorl_sac(decoder: str, scale: Scale) -> MethodSpec:
-    """GoRL(SAC): SAC on the encoder, the decoder refitted between stages."""
-    schedule: dict[str, Any] = {"decoder": decoder, "stage_overrides": [{}]}
+    """GoRL(SAC). Stage 0 is ``sac``'s run setting for setting (no latent penalty, alpha on the squashed
+    action's entropy, which the identity decoder makes exact); from the first refit on, alpha weighs the
+    latent's KL to N(0, I) and the latent penalty is on (the action's density through a fitted decoder is
+    unknown)."""
+    base = _sac(scale)
+    # sac's settings in stage 0; the optimiser's own config (regulariser 'kl', penalty 1e-3) from stage 1
+    schedule: dict[str, Any] = {"decoder": decoder, "stage_overrides": [dict(base.optimizer_overrides), {}]}
     if scale == "cpu":
         schedule |= SAC_CPU_REFIT
-    return MethodSpec("sac", scale, encoder_options=SAC_ENCODER, schedule=schedule)
+    return MethodSpec("sac", base.preset, encoder_options=base.encoder_options, schedule=schedule)
 
 
 def _decoder(short: str) -> str | None:

@@ -83,7 +83,8 @@ def test_provenance_names_the_layer_of_every_setting():
     assert rows["schedule.decoder"] == ("flow", "method gorl-fm")
     assert rows["schedule.fit.steps"] == (100, "config")  # in the config, not in given
     assert rows["schedule.fit.batch_size"] == (1024, "method gorl-fm")  # a nested dict merges field by field
-    assert rows["schedule.fit.lr"] == (3e-4, "default")
+    assert rows["schedule.fit.lr"] == (1e-3, "method gorl-fm")
+    assert rows["schedule.fit.grad_clip"] == (None, "default")
     # four stages, the last override repeating
     assert rows["stage[0].optimizer.clip_epsilon"] == (0.25, "stage override (config)")
     assert [rows[f"stage[{k}].optimizer.penalty_coef"][0] for k in (1, 2, 3)] == [2e-3] * 3

@@ -81,3 +81,19 @@ def test_coupled_pairs_with_a_decoder_that_cannot_couple_are_refused_before_anyt
         assert plan.schedule.pairing == "auto"
     finally:
         D.REGISTRY.remove("test-nocouple")
+
+
+def test_gorl_sac_stage_zero_is_the_sac_run_up_to_the_first_refit(tmp_path, numbers):
+    # 2 envs x 20 steps per iteration; GoRL(SAC) in two stages of 160 steps against sac for 160 steps
+    opt = {"num_envs": 2, "steps_per_iteration": 40, "warmup_steps": 24, "batch_size": 16,
+           "buffer_size": 1000, "critic_hidden": [32]}  # fmt: skip
+    common = {"task": "cheetah-run", "episode_length": 50, "eval_every": 80, "eval_envs": 2,
+              "progress": False, "plot": False, "checkpoint_every_steps": 0, "optimizer": opt}  # fmt: skip
+    refits = {**tiny_run()["schedule"], "stage_fractions": [0.5, 0.5]}
+    Trainer(
+        TrainConfig(**common, method="gorl-sac-fm", total_steps=320, schedule=refits), tmp_path / "g"
+    ).run()
+    Trainer(TrainConfig(**common, method="sac", total_steps=160), tmp_path / "s").run()
+    base = numbers(tmp_path / "s")
+    ours = [r for r in numbers(tmp_path / "g") if r["env_steps"] <= 160 and r["kind"] != "refit"]
+    assert [r["kind"] for r in base].count("iteration") == 4 and ours == base

@@ -49,6 +49,7 @@ class SACConfig(Config):
             "target_kl",
             "loss_function",
             "penalty_coef",
+            "regularizer",
             "max_grad_norm",
             "latent_refit",
         }
