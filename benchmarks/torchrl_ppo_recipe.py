@@ -308,10 +308,18 @@ def make_gorl_eval_env(task: str, seed: int, eval_envs: int, episode_length: int
 
 
 def evaluate_on_gorl_env(actor: Any, normalize: Callable[[Tensor], Tensor], env: Any) -> Tensor:
-    """Returns ``(eval_envs,)``: gorl's deterministic evaluation (``gorl.algos.evaluate.evaluate``)."""
-    from gorl.algos.evaluate import evaluate
+    """Returns ``(eval_envs,)``: gorl's episodes (``gorl.algos.evaluate.run_episodes``) with the TorchRL
+    actor's deterministic action (its mean, under ``ExplorationType.DETERMINISTIC``)."""
+    from tensordict import TensorDict
+    from torchrl.envs.utils import ExplorationType, set_exploration_type
 
-    return evaluate(actor, env, normalize, env.episode_length)
+    from gorl.algos.evaluate import run_episodes
+
+    def act(obs: Tensor) -> Tensor:
+        with set_exploration_type(ExplorationType.DETERMINISTIC):
+            return actor(TensorDict({"observation": obs}, batch_size=[obs.shape[0]]))["action"]
+
+    return run_episodes(act, env, normalize, env.episode_length)
 
 
 def make_torchrl_eval_env(

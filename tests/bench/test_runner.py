@@ -71,20 +71,29 @@ def test_a_second_bench_repeats_nothing(local_run):
 
 
 def test_a_failed_run_is_recorded_and_the_others_go_on(tmp_path):
+    # a suite validates without the files its runs read (a snapshot a run of the suite may write): a run
+    # whose snapshot never appears fails when it starts, and the other runs go on
+    missing = str(tmp_path / "no-such-run" / "decoders" / "stage1.pt")
+    broken = {
+        "label": "broken",
+        "method": "gorl-fm",
+        "overrides": {
+            "schedule": {
+                "stage_fractions": [1.0],
+                "decoder": None,
+                "initial_decoder": "flow",
+                "initial_decoder_from": missing,
+            }
+        },
+    }
     suite = Suite.model_validate(
-        {
-            **TINY,
-            "tasks": ["cheetah-sprint", "cheetah-run"],
-            "methods": ["ppo"],
-            "seeds": [0],
-            "method_overrides": {},
-        }
+        {**TINY, "tasks": ["cheetah-run"], "methods": ["ppo", broken], "seeds": [0], "method_overrides": {}}
     )
     result = bench(suite, tmp_path, parallel=1, threads=1, stream=io.StringIO())
-    assert len(result.failed) == 1 and "cheetah-sprint" in result.failed[0]["error"]
-    assert json.loads((tmp_path / "runs/cheetah-sprint/ppo/s0/failed.json").read_text())["status"] == "failed"
+    assert len(result.failed) == 1 and "stage1.pt" in result.failed[0]["error"]
+    assert json.loads((tmp_path / "runs/cheetah-run/broken/s0/failed.json").read_text())["status"] == "failed"
     assert (tmp_path / "runs/cheetah-run/ppo/s0/summary.json").exists()
-    assert "cheetah-sprint" in (tmp_path / "report.md").read_text()
+    assert "broken" in (tmp_path / "report.md").read_text()
 
 
 class Killed(Exception):
