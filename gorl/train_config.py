@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
+import torch
 from pydantic import BaseModel, Field
 
 import gorl.decoders as decoders
@@ -125,13 +126,19 @@ def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
 
 def resolve(config: TrainConfig, *, check_files: bool = True) -> RunPlan:
     """Validates every nested part of ``config``; raises ``ValueError``/``ValidationError`` naming the
-    field, or ``RegistryError`` for an unknown name, before anything is built.
+    field, or ``RegistryError`` for an unknown name, before anything is built. Leaves torch's global random
+    state as it found it (the probe decoders and encoders it builds draw their weights under a fork).
 
     ``check_files``: also require the files the config reads (``schedule.initial_decoder_from``) to
     exist (``FileNotFoundError``). A benchmark suite expands its runs with ``False``: its runs may read
     files that another suite's runs write later; the ``Trainer`` always checks (and reads) them before
     it builds an env.
     """
+    with torch.random.fork_rng(devices=[]):
+        return _resolve(config, check_files)
+
+
+def _resolve(config: TrainConfig, check_files: bool) -> RunPlan:
     envs.check(config.task, config.backend, config.env_options)  # task, backend, options: builds nothing
     spec = methods.get(config.method, config.resolved_scale)
     opt_spec = registry.spec(spec.optimizer)

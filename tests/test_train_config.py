@@ -102,3 +102,14 @@ def test_provenance_of_a_method_and_an_explicit_preset():
     assert rows["optimizer.critic_init"] == ("orthogonal", "method ppo")  # CPU_PPO on top of the preset
     assert rows["encoder.init"] == ("orthogonal", "method ppo")
     assert not any(p.startswith("decoder.") for p in rows)  # the identity decoder has no options
+
+
+def test_resolve_leaves_the_global_random_state_alone():
+    # resolve builds probe decoders and encoders; a script that resolves a config after restoring a run's
+    # random state (benchmarks/stage_learning.py) must not see its stream move
+    import torch
+
+    torch.manual_seed(7)
+    before = torch.get_rng_state()
+    resolve(TrainConfig(method="gorl-fm"))
+    assert torch.equal(torch.get_rng_state(), before)
