@@ -180,26 +180,17 @@ class TwoTimescale:
         held_out: Tensor | None,
         episodes: EpisodeReturns | None,
     ) -> dict[str, Any]:
-        with torch.random.fork_rng(devices=[]):  # measuring leaves the run's random stream alone
-            return self._measure(data_policy, refitted, held_out, episodes)
-
-    def _measure(
-        self,
-        data_policy: ActingPolicy,
-        refitted: ActingPolicy,
-        held_out: Tensor | None,
-        episodes: EpisodeReturns | None,
-    ) -> dict[str, Any]:
         cfg, out = self.config, dict[str, Any]()
-        torch.manual_seed(self.seed * 1000 + self.stage + 700)
-        if held_out is not None:
-            out |= action_fidelity(data_policy, refitted, held_out, cfg.fidelity_samples).record()
-        if episodes is not None and cfg.fidelity_episodes > 0:
-            for name, pol in (("data", data_policy), ("refit", refitted)):
-                for mode, det in (("det", True), ("stoch", False)):
-                    out[f"return_{name}_{mode}"] = float(episodes(pol, det).mean())
-            if out["return_data_det"] > 0:
-                out["return_kept_det"] = out["return_refit_det"] / out["return_data_det"]
+        with torch.random.fork_rng(devices=[]):  # measuring leaves the run's random stream alone
+            torch.manual_seed(self.seed * 1000 + self.stage + 700)
+            if held_out is not None:
+                out |= action_fidelity(data_policy, refitted, held_out, cfg.fidelity_samples).record()
+            if episodes is not None and cfg.fidelity_episodes > 0:
+                for name, pol in (("data", data_policy), ("refit", refitted)):
+                    for mode, det in (("det", True), ("stoch", False)):
+                        out[f"return_{name}_{mode}"] = float(episodes(pol, det).mean())
+                if out["return_data_det"] > 0:
+                    out["return_kept_det"] = out["return_refit_det"] / out["return_data_det"]
         return out
 
     # -- checkpoints -----------------------------------------------------------------------------
