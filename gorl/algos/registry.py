@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from gorl.config import Config, with_overrides
+from gorl.interfaces.env import BatchedEnv
 from gorl.interfaces.optimizer import LatentOptimizer
 from gorl.interfaces.policy import ActingPolicy
 from gorl.registry import Registry
@@ -106,7 +107,7 @@ def names() -> list[str]:
     return REGISTRY.names()
 
 
-def make(name: str, env: Any, policy: ActingPolicy, config: Any) -> LatentOptimizer:
+def make(name: str, env: BatchedEnv, policy: ActingPolicy, config: Any) -> LatentOptimizer:
     """Builds optimiser ``name`` on ``env`` for ``policy`` with a config from ``spec(name).resolve``."""
     entry = spec(name)
     if not isinstance(config, entry.config):
