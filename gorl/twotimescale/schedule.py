@@ -120,14 +120,13 @@ class TwoTimescale:
         t0 = time.perf_counter()
         coupled = cfg.pairing == "coupled" or (cfg.pairing == "auto" and self._decoder_couples())
         pairs, held_out = self._pairs(learner, policy, coupled)
+        data_policy = copy.deepcopy(policy)  # as the data came from it (the fit may train its decoder)
         decoder = policy.decoder if stage > 1 and not cfg.reinit_decoder else self._new_decoder()
         decoder.requires_grad_(True)
         fit_cfg = cfg.fit.model_copy(update={"seed": self.seed * 1000 + stage, "progress": progress})
         report = fit_decoder(decoder, pairs.obs, pairs.action, fit_cfg, noise=pairs.noise)
         decoder.requires_grad_(False)
-        data_policy = policy
-        if cfg.at(cfg.reset_encoder, stage):  # the data policy keeps a copy of the encoder it had
-            data_policy = copy.deepcopy(policy)
+        if cfg.at(cfg.reset_encoder, stage):
             policy.encoder.reset_to_prior(keep_features=cfg.encoder_reset == "keep_features")
         refitted = policy.with_decoder(decoder)
         record: dict[str, Any] = {

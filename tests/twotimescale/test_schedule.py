@@ -97,3 +97,15 @@ def test_gorl_sac_stage_zero_is_the_sac_run_up_to_the_first_refit(tmp_path, numb
     base = numbers(tmp_path / "s")
     ours = [r for r in numbers(tmp_path / "g") if r["env_steps"] <= 160 and r["kind"] != "refit"]
     assert [r["kind"] for r in base].count("iteration") == 4 and ours == base
+
+
+def test_without_reinit_the_fidelity_compares_against_the_decoder_before_its_refit(tmp_path, numbers):
+    # reinit_decoder off trains the stage's decoder in place from stage 2 on; the data policy of the
+    # comparison must be the one the data came from, not the refitted decoder itself (which would give a
+    # perfect, meaningless score)
+    run = tiny_run("gorl-fm")
+    run["schedule"] = {**run["schedule"], "reinit_decoder": False, "reset_encoder": [False]}
+    Trainer(TrainConfig(**run), tmp_path).run()
+    later = [r for r in numbers(tmp_path) if r["kind"] == "refit" and r["stage"] > 1]
+    # the same encoder and a decoder compared with itself would give a deterministic error of exactly 0
+    assert later and all(r["fidelity_det_error"] > 0 for r in later)
