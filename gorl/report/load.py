@@ -112,27 +112,30 @@ def load_suite(dir: Path) -> Suite:
     )
 
 
-def load_curve(run_dir: Path) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
-    """The evaluations of a run: env steps ``(E,)`` and mean evaluation returns ``(E,)``, in file order.
-
-    Only ``"kind": "eval"`` lines of ``metrics.jsonl`` count; an unreadable line (a half-written last line)
-    is skipped.
-    """
-    steps: list[int] = []
-    returns: list[float] = []
+def load_records(run_dir: Path) -> list[dict[str, Any]]:
+    """Every record of a run's ``metrics.jsonl``, in file order; an unreadable line (a half-written last
+    line) is skipped, and a run without the file has none."""
     try:
         lines = (Path(run_dir) / "metrics.jsonl").read_text().splitlines()
     except OSError:
-        lines = []
+        return []
+    records = []
     for line in lines:
         try:
             record = json.loads(line)
         except ValueError:
             continue
-        if isinstance(record, dict) and record.get("kind") == "eval":
-            steps.append(int(record["env_steps"]))
-            returns.append(float(record["return_mean"]))
-    return np.array(steps, dtype=np.int64), np.array(returns, dtype=np.float64)
+        if isinstance(record, dict):
+            records.append(record)
+    return records
+
+
+def load_curve(run_dir: Path) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
+    """The evaluations of a run: env steps ``(E,)`` and mean evaluation returns ``(E,)``, in file order
+    (the ``"kind": "eval"`` records of ``load_records``)."""
+    evals = [r for r in load_records(run_dir) if r.get("kind") == "eval"]
+    steps = np.array([int(r["env_steps"]) for r in evals], dtype=np.int64)
+    return steps, np.array([float(r["return_mean"]) for r in evals], dtype=np.float64)
 
 
 def common_prefix(

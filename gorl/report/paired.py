@@ -16,13 +16,12 @@ task.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from gorl.report.load import Run, Suite
+from gorl.report.load import Run, Suite, load_records
 from gorl.report.stats import MAX_RETURN, iqm, stratified_bootstrap_ci
 
 
@@ -49,17 +48,9 @@ class PairedRun:
 
 def _evals(path: Path) -> tuple[dict[int, float], int | None]:
     """A run's evaluation returns by env step, and the env step of its first refit (None: none)."""
-    evals: dict[int, float] = {}
-    first: int | None = None
-    file = path / "metrics.jsonl"
-    if not file.exists():
-        return evals, first
-    for line in file.read_text().splitlines():
-        rec = json.loads(line)
-        if rec.get("kind") == "eval":
-            evals[int(rec["env_steps"])] = float(rec["return_mean"])
-        elif rec.get("kind") == "refit" and first is None:
-            first = int(rec["env_steps"])
+    records = load_records(path)
+    evals = {int(r["env_steps"]): float(r["return_mean"]) for r in records if r.get("kind") == "eval"}
+    first = next((int(r["env_steps"]) for r in records if r.get("kind") == "refit"), None)
     return evals, first
 
 

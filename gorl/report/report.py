@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import csv
 import io
-import json
 from collections.abc import Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,7 @@ import numpy as np
 from gorl.checkpoint import atomic_write_text
 from gorl.plots import pyplot
 from gorl.report.figures import plot_curves, plot_profile
-from gorl.report.load import Suite, common_prefix, load_curve, load_suite
+from gorl.report.load import Suite, common_prefix, load_curve, load_records, load_suite
 from gorl.report.paired import paired_md
 from gorl.report.summary import REPS, Aggregate, Cell, Reference, aggregate, cell
 
@@ -252,11 +251,9 @@ def _refits_md(suite: Suite) -> list[str]:
     returns (a refit that loses the policy shows here); empty when no finished run refitted."""
     found: dict[tuple[str, str, int], list[dict[str, Any]]] = {}
     for r in suite.runs:
-        path = r.path / "metrics.jsonl"
-        if r.status != "done" or not path.exists():
+        if r.status != "done":
             continue
-        for line in path.read_text().splitlines():
-            rec = json.loads(line)
+        for rec in load_records(r.path):
             if rec.get("kind") == "refit":
                 found.setdefault((r.task, r.method, int(rec["stage"])), []).append(rec)
     if not found:
