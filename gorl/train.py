@@ -108,8 +108,8 @@ class Trainer:
         )
         self.timescale.bind(self.learner, self.policy)
         self.evals: list[dict[str, Any]] = []
-        self._fresh: tuple[int, dict[str, Any]] | None = None  # the refit's fresh episodes (stage, start)
-        self._fresh_env: BatchedEnv | None = None
+        # the refit's fresh episodes: (stage, env, its start state)
+        self._fresh: tuple[int, BatchedEnv, dict[str, Any]] | None = None
         self.iterations = 0
         self.next_eval = config.eval_every
         self.last_checkpoint_steps = 0
@@ -250,8 +250,8 @@ class Trainer:
         never the run's evaluation episodes)."""
         stage = self.timescale.stage
         if self._fresh is None or self._fresh[0] != stage:
-            if self._fresh_env is not None:
-                self._fresh_env.close()
+            if self._fresh is not None:
+                self._fresh[1].close()
             env = make_env(
                 self.config.task,
                 self.schedule.fidelity_episodes,
@@ -261,12 +261,10 @@ class Trainer:
                 device=self.config.device,
                 options=self.config.env_options,
             )
-            self._fresh_env = env
-            self._fresh = (stage, env.env_state())
-        fresh = self._fresh_env
-        assert fresh is not None
-        fresh.load_env_state(self._fresh[1])
-        return evaluate(policy, fresh, self.learner.normalize, self.eval_length, deterministic=deterministic)
+            self._fresh = (stage, env, env.env_state())
+        _, env, start = self._fresh
+        env.load_env_state(start)
+        return evaluate(policy, env, self.learner.normalize, self.eval_length, deterministic=deterministic)
 
     def _decoder_options(self, name: str) -> dict[str, Any]:
         """The options decoder ``name`` is built with (``decoder_options`` go to the decoder that is
