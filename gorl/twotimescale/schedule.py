@@ -62,6 +62,7 @@ class TwoTimescale:
         self.stage, self.phase = 0, "encoder"
         self.best_encoder: dict[str, Any] | None = None  # the stage's best-evaluated encoder
         self.stage_returns: list[float] = []  # the stage's evaluation returns so far
+        self._couples: bool | None = None  # the fitted decoder's couples trait, read at the first refit
 
     # -- the plan --------------------------------------------------------------------------------
     @property
@@ -145,10 +146,12 @@ class TwoTimescale:
         return refitted, record
 
     def _decoder_couples(self) -> bool:
-        """The fitted decoder's ``couples`` trait, read from a probe built under a forked RNG (so that
-        the run's random stream is the same whatever the pairing)."""
-        with torch.random.fork_rng(devices=[]):
-            return bool(self._new_decoder().couples)
+        """The fitted decoder's ``couples`` trait, read once from a probe built under a forked RNG (so
+        that the run's random stream is the same whatever the pairing)."""
+        if self._couples is None:
+            with torch.random.fork_rng(devices=[]):
+                self._couples = bool(self._new_decoder().couples)
+        return self._couples
 
     def _pairs(
         self, learner: LatentOptimizer, policy: ActingPolicy, coupled: bool
