@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import itertools
 import json
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -23,7 +24,9 @@ from typing import Any
 
 from gorl.checkpoint import atomic_write_text
 from gorl.train import Trainer
-from gorl.twotimescale import TwoTimescale
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from refit_fidelity import refit_loaded
 
 
 def _load(run: Path, threads: int, decoder: str | None) -> Trainer:
@@ -50,13 +53,9 @@ def _one(
     trainer = _load(run, threads, decoder)
     fit = trainer.schedule.fit.model_copy(update={"steps": steps, "lr": lr})
     sched = trainer.schedule.model_copy(update={"decoder_pairs": pairs, "fit": fit})
-    name, stage = sched.decoder, trainer.timescale.stage
-    # the Trainer's own decoder factory: its options, on the run's device
-    ts = TwoTimescale(sched, trainer.config.total_steps, lambda: trainer.make_decoder(name), fit_seed)
-    ts.stage, ts.phase = stage + 1, "refit"
-    policy, rec = ts.refit(trainer.learner, trainer.policy)
-    assert rec is not None
-    trainer.policy = policy  # evaluated the way the Trainer evaluates after a refit
+    stage, total = trainer.timescale.stage + 1, trainer.config.total_steps
+    rec = refit_loaded(trainer, sched, stage=stage, total_steps=total, seed=fit_seed, episodes=False)
+    # trainer.policy is the refitted one: evaluated the way the Trainer evaluates after a refit
     return rec, trainer.eval_returns().mean().item()
 
 

@@ -44,6 +44,24 @@ def base_run(task: str, steps: int, seed: int, root: Path, threads: int) -> Path
     return out
 
 
+def refit_loaded(
+    trainer: Trainer, schedule: ScheduleConfig, *, stage: int, total_steps: int, seed: int, episodes: bool
+) -> dict[str, Any]:
+    """Makes the refit before ``stage`` of a run loaded with ``Trainer.load``, with ``schedule`` (its
+    decoder options included) in place of the run's: the Trainer's own decoder factory on the run's
+    device, the refitted policy left in ``trainer.policy`` and the learner bound to it. ``episodes``: also
+    run both policies on the refit's fresh episodes. Returns the refit's record."""
+    trainer.schedule = schedule
+    ts = TwoTimescale(schedule, total_steps, lambda: trainer.make_decoder(schedule.decoder), seed)
+    ts.stage, ts.phase = stage, "refit"
+    trainer.timescale = ts
+    trainer.policy, record = ts.refit(
+        trainer.learner, trainer.policy, episodes=trainer.fresh_returns if episodes else None
+    )
+    assert record is not None, "the schedule names no decoder to fit"
+    return record
+
+
 def parse_decoder(spec: str) -> tuple[str, dict[str, Any]]:
     """``"diffusion:prediction=sample"`` -> ``("diffusion", {"prediction": "sample"})`` (ints and floats
     are parsed as such)."""
@@ -90,15 +108,9 @@ def variant(
         fidelity_episodes=episodes,
         data_from_best=False,  # the run's last policy: a one-stage run has no stage to pick from
     )
-    trainer.schedule = sched
-    trainer.decoder_name = "identity"
-    ts = TwoTimescale(sched, trainer.config.total_steps * 2, lambda: trainer.make_decoder(decoder), seed)
-    ts.stage, ts.phase = 1, "refit"
-    trainer.timescale = ts
     torch.manual_seed(seed)
-    _, record = ts.refit(trainer.learner, trainer.policy, episodes=trainer.fresh_returns)
-    assert record is not None
-    return record
+    total = trainer.config.total_steps * 2
+    return refit_loaded(trainer, sched, stage=1, total_steps=total, seed=seed, episodes=True)
 
 
 def main(argv: list[str] | None = None) -> int:

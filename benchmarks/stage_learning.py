@@ -27,7 +27,9 @@ import torch
 from gorl.checkpoint import atomic_write_text
 from gorl.train import Trainer
 from gorl.train_config import TrainConfig, resolve
-from gorl.twotimescale import TwoTimescale
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from refit_fidelity import refit_loaded
 
 # schedule overrides on top of the method's cpu schedule, per variant
 VARIANTS: dict[str, dict[str, Any]] = {
@@ -54,12 +56,10 @@ def run_variant(run: Path, method: str, variant: str, stage_steps: int, eval_eve
     record = None
     if variant != "ppo":
         plan = resolve(TrainConfig(method=method, schedule={"fidelity_episodes": 0, **VARIANTS[variant]}))
-        sched = plan.schedule
-        trainer.schedule = sched
-        ts = TwoTimescale(sched, 3 * start, lambda: trainer.make_decoder(sched.decoder), trainer.config.seed)
-        ts.stage, ts.phase = 1, "refit"
-        trainer.timescale = ts
-        trainer.policy, record = ts.refit(trainer.learner, trainer.policy)
+        seed = trainer.config.seed
+        record = refit_loaded(
+            trainer, plan.schedule, stage=1, total_steps=3 * start, seed=seed, episodes=False
+        )
     returns: dict[int, float] = {}
     next_eval = start + eval_every
     while trainer.env_steps < start + stage_steps:
