@@ -26,28 +26,37 @@ def test_registered_optimizers_conform(name):
     )
 
 
+class WrappedPPO:
+    """PPO behind a forwarding wrapper; each broken optimiser below changes one method of it."""
+
+    def __init__(self, env, policy, config):
+        self.inner = PPOOptimizer(env, policy, config)
+
+    env_steps = property(lambda self: self.inner.env_steps)
+    config = property(lambda self: self.inner.config)
+
+    def bind(self, policy, overrides=None, stage_end=None, *, new_decoder=False):
+        self.inner.bind(policy, overrides, stage_end, new_decoder=new_decoder)
+
+    def normalize(self, obs):
+        return self.inner.normalize(obs)
+
+    def iterate(self):
+        return self.inner.iterate()
+
+    def decoder_data(self, max_pairs):
+        return self.inner.decoder_data(max_pairs)
+
+    def state_dict(self):
+        return self.inner.state_dict()
+
+    def load_state_dict(self, state):
+        self.inner.load_state_dict(state)
+
+
 def test_the_check_fails_an_optimizer_that_forgets_its_env_steps():
-    class Forgetful:
+    class Forgetful(WrappedPPO):
         """PPO whose state_dict drops the rollout (env, normaliser, step count)."""
-
-        def __init__(self, env, policy, config):
-            self.inner = PPOOptimizer(env, policy, config)
-
-        env_steps = property(lambda self: self.inner.env_steps)
-
-        config = property(lambda self: self.inner.config)
-
-        def bind(self, policy, overrides=None, stage_end=None, *, new_decoder=False):
-            self.inner.bind(policy, overrides, stage_end, new_decoder=new_decoder)
-
-        def normalize(self, obs):
-            return self.inner.normalize(obs)
-
-        def iterate(self):
-            return self.inner.iterate()
-
-        def decoder_data(self, max_pairs):
-            return self.inner.decoder_data(max_pairs)
 
         def state_dict(self):
             return {k: v for k, v in self.inner.state_dict().items() if k != "rollout"}
@@ -77,33 +86,12 @@ def test_a_stage_override_of_every_mutable_field_reaches_the_config_in_effect(na
     assert {k for k, v in checked.items() if v is None} == pinned
 
 
-class TwoArgumentBind:
+class TwoArgumentBind(WrappedPPO):
     """PPO whose bind takes (policy, overrides) only, as the check called it before the Trainer passed
     stage_end and new_decoder."""
 
-    def __init__(self, env, policy, config):
-        self.inner = PPOOptimizer(env, policy, config)
-
-    env_steps = property(lambda self: self.inner.env_steps)
-    config = property(lambda self: self.inner.config)
-
     def bind(self, policy, overrides=None):
         self.inner.bind(policy, overrides)
-
-    def normalize(self, obs):
-        return self.inner.normalize(obs)
-
-    def iterate(self):
-        return self.inner.iterate()
-
-    def decoder_data(self, max_pairs):
-        return self.inner.decoder_data(max_pairs)
-
-    def state_dict(self):
-        return self.inner.state_dict()
-
-    def load_state_dict(self, state):
-        self.inner.load_state_dict(state)
 
 
 def test_the_check_binds_as_the_trainer_does_so_a_two_argument_bind_fails():
@@ -117,7 +105,7 @@ def test_the_check_binds_as_the_trainer_does_so_a_two_argument_bind_fails():
         algos.REGISTRY.remove("two-arg-ppo")
 
 
-class IgnoresOverrides(TwoArgumentBind):
+class IgnoresOverrides(WrappedPPO):
     """Accepts the Trainer's bind but keeps its first config: stage overrides never take effect."""
 
     config = property(lambda self: self.inner.base_config)
