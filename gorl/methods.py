@@ -63,9 +63,9 @@ CPU_REFIT: dict[str, Any] = {
     "fit": {"steps": 1000, "batch_size": 1024, "lr": 1e-3},
     "data_from_best": False,
     # the encoder returns to the exact prior by a zeroed output layer over the last stage's hidden
-    # layers: with fresh hidden layers stage 1 moved the policy half as far per iteration as ppo (KL
-    # 0.0076 against 0.0154); kept layers raised stage 1's KL in 4 of 4 paired comparisons (docs/gorl.md;
-    # the return-level comparison is within one seed's noise)
+    # layers: with fresh hidden layers stage 1 moved the policy little more than half as far per iteration
+    # as ppo (KL 0.0091 against 0.0163); kept layers raised stage 1's KL in 4 of 4 paired comparisons
+    # (benchmarks/results/stage_movement.md; the return-level comparison is within one seed's noise)
     "encoder_reset": "keep_features",
 }
 # the encoder's settings in GoRL(PPO)'s stages after the first refit, at cpu scale
