@@ -1,56 +1,83 @@
-"""Does GoRL's stage 1 keep learning? Stage-1 variants started from the baseline's own checkpoint.
+"""Does GoRL's stage 1 keep learning? Stage-1 variants started from the baseline's own checkpoints.
 
 GoRL's stage 0 is the ``ppo`` run, so a ``ppo`` run's checkpoint at the first stage end *is* GoRL's state
-before its first refit (policy, critic, Adam, normaliser, env and RNG states). This script loads such a
-checkpoint read-only, makes GoRL's first refit with each variant's schedule (the method's cpu schedule
-with the variant's overrides), trains stage 1 for ``--stage-steps`` env steps and evaluates on the run's
-own evaluation episodes every ``--eval-every`` steps. The variant ``ppo`` continues the checkpoint
-without a refit: the baseline over the same steps. Nothing in the run directory is written.
+before its first refit (policy, critic, Adam, normaliser, env and RNG states). For every run directory
+given (tasks x seeds, e.g. ``gorl bench benchmarks/suites/stage1-base.yaml``) and every variant, this
+script loads the checkpoint read-only, makes GoRL's first refit with the variant's schedule (the method's
+cpu schedule with the variant's overrides), trains stage 1 for ``--stage-steps`` env steps and evaluates
+on the run's own evaluation episodes every ``--eval-every`` steps. The variant ``ppo`` continues the
+checkpoint without a refit: the baseline over the same steps, the other half of each pair.
 
-    python benchmarks/stage_learning.py RUN_DIR --variants ppo fresh keep_features fresh-pen0 \\
-        --stage-steps 100352 --out benchmarks/results/stage_learning_cheetah.md
+    python benchmarks/stage_learning.py benchmarks/results/stage1_base/runs/*/ppo/s* \\
+        --variants ppo default pen0 --out benchmarks/results/stage_screen.md
 
-Prints a table (evaluation returns by env step, and their mean) and writes it as rows arrive.
+Per (run, variant) a JSON line goes to ``--out`` with suffix ``.jsonl`` as it finishes (a rerun skips
+the pairs already there); the Markdown table pairs each variant with ``ppo`` on the same run: stage mean
+of the evaluation returns, the difference normalised by 1000 with its IQM over runs and a stratified
+bootstrap 95% interval, the worst task, and the policy's movement (approximate KL and clip fraction per
+iteration) beside ``ppo``'s.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 from gorl.checkpoint import atomic_write_text
+from gorl.report.stats import MAX_RETURN, iqm, stratified_bootstrap_ci
 from gorl.train import Trainer
 from gorl.train_config import TrainConfig, resolve
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from refit_fidelity import refit_loaded
 
+LATER = {"penalty_coef": 1e-3}  # the cpu later-stage settings (gorl.methods.CPU_LATER_STAGES)
 # schedule overrides on top of the method's cpu schedule, per variant
 VARIANTS: dict[str, dict[str, Any]] = {
     "ppo": {},
+    "default": {},
     "fresh": {"encoder_reset": "fresh"},
-    "keep_features": {"encoder_reset": "keep_features"},
-    "fresh-pen0": {"encoder_reset": "fresh", "stage_overrides": [{}, {"penalty_coef": 0.0}]},
-    "keep_features-pen0": {"encoder_reset": "keep_features", "stage_overrides": [{}, {"penalty_coef": 0.0}]},
+    "pen0": {"stage_overrides": [{}, {"penalty_coef": 0.0}]},
     "no-reset": {"reset_encoder": [False]},
     # the encoder's learning rate after the refit (the critic keeps the preset's 3e-4)
-    "fresh-lr1e-3": {"stage_overrides": [{}, {"penalty_coef": 1e-3, "lr": 1e-3, "critic_lr": 3e-4}]},
-    "keep_features-lr1e-3": {
-        "encoder_reset": "keep_features",
-        "stage_overrides": [{}, {"penalty_coef": 1e-3, "lr": 1e-3, "critic_lr": 3e-4}],
+    "lr1e-3": {"stage_overrides": [{}, {**LATER, "lr": 1e-3, "critic_lr": 3e-4}]},
+    "clip0.3": {"stage_overrides": [{}, {**LATER, "clip_epsilon": 0.3}]},
+    "lr6e-4-clip0.3": {
+        "stage_overrides": [{}, {**LATER, "lr": 6e-4, "critic_lr": 3e-4, "clip_epsilon": 0.3}]
     },
+    "anchored": {"encoder_reset": "anchored"},
+    "anchored-pen0": {"encoder_reset": "anchored", "stage_overrides": [{}, {"penalty_coef": 0.0}]},
+    "freeze-norm": {},  # default schedule; the decoder then reads the refit's normaliser statistics
 }
+FROZEN_NORM = {"freeze-norm"}
+
+
+def freeze_decoder_obs(trainer: Trainer) -> None:
+    """Screen-only: the refitted decoder reads observations normalised with the statistics of its refit
+    (the encoder and critic keep the running ones). Patches the decoder's ``decode`` in place."""
+    norm = trainer.learner.rollout.norm
+    mean0, std0 = norm.mean.clone(), torch.sqrt(norm.var + norm.eps)
+    decoder = trainer.policy.decoder
+    decode = decoder.decode
+
+    def renormed(obs: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        raw = obs * torch.sqrt(norm.var + norm.eps).to(obs.dtype) + norm.mean.to(obs.dtype)
+        return decode((raw - mean0.to(obs.dtype)) / std0.to(obs.dtype), z)
+
+    decoder.decode = renormed
 
 
 def run_variant(run: Path, method: str, variant: str, stage_steps: int, eval_every: int) -> dict[str, Any]:
-    """Stage 1 of ``variant`` from the checkpoint in ``run``: evaluation returns by env step and the refit
-    record (None for ``ppo``)."""
+    """Stage 1 of ``variant`` from the checkpoint in ``run``: evaluation returns by env step, per-iteration
+    movement and training returns, and the refit record (None for ``ppo``)."""
     trainer = Trainer.load(run, progress=False, threads=1)
     start = trainer.env_steps
     record = None
@@ -60,56 +87,132 @@ def run_variant(run: Path, method: str, variant: str, stage_steps: int, eval_eve
         record = refit_loaded(
             trainer, plan.schedule, stage=1, total_steps=3 * start, seed=seed, episodes=False
         )
+        if variant in FROZEN_NORM:
+            freeze_decoder_obs(trainer)
     returns: dict[int, float] = {}
+    its: list[dict[str, float]] = []
     next_eval = start + eval_every
     while trainer.env_steps < start + stage_steps:
-        trainer.learner.iterate()
+        its.append(trainer.learner.iterate())
         if trainer.env_steps >= next_eval:
             returns[trainer.env_steps] = trainer.eval_returns().mean().item()
             next_eval += eval_every
-    return {"returns": returns, "refit": record}
+
+    def mean_of(key: str) -> float | None:
+        values = [it[key] for it in its if key in it]
+        return float(np.mean(values)) if values else None
+
+    return {
+        "task": trainer.config.task,
+        "seed": trainer.config.seed,
+        "start": start,
+        "returns": returns,
+        "eval_mean": float(np.mean(list(returns.values()))),
+        "train_return": mean_of("train_return"),
+        "kl_approx": mean_of("kl_approx"),
+        "clip_fraction": mean_of("clip_fraction"),
+        "refit": record,
+    }
+
+
+def load_done(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
+    """(run, variant) -> record, from the JSON lines already written."""
+    if not path.exists():
+        return {}
+    done = {}
+    for line in path.read_text().splitlines():
+        if line.strip():
+            rec = json.loads(line)
+            done[(rec["run"], rec["variant"])] = rec
+    return done
+
+
+def table(done: dict[tuple[str, str], dict[str, Any]], variants: list[str]) -> list[str]:
+    """Per variant, paired with ``ppo`` on the same runs: the stage's mean evaluation return, the paired
+    difference's IQM [95% CI] (normalised by 1000), the worst task's mean difference, KL and clip
+    fraction per iteration (the variant's / ppo's), and the paired IQM of the stage's mean training
+    episode return (the stochastic policy, over many more episodes than the evaluations)."""
+    rows = [
+        "| variant | runs | eval mean | ppo's | paired IQM [95% CI] | worst task | KL / ppo's "
+        "| clip / ppo's | fidelity det err | training return, paired IQM [95% CI] |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+    ]
+    for variant in variants:
+        if variant == "ppo":
+            continue
+        pairs = [
+            (rec, done[(run, "ppo")])
+            for (run, v), rec in done.items()
+            if v == variant and (run, "ppo") in done
+        ]
+        if not pairs:
+            continue
+        by_task: dict[str, list[float]] = {}
+        train: dict[str, list[float]] = {}
+        for rec, base in pairs:
+            by_task.setdefault(rec["task"], []).append((rec["eval_mean"] - base["eval_mean"]) / MAX_RETURN)
+            if rec["train_return"] is not None and base["train_return"] is not None:
+                diff = (rec["train_return"] - base["train_return"]) / MAX_RETURN
+                train.setdefault(rec["task"], []).append(diff)
+        point, low, high = stratified_bootstrap_ci(by_task, iqm)
+        t_point, t_low, t_high = stratified_bootstrap_ci(train, iqm) if train else (np.nan,) * 3
+        worst = min(by_task, key=lambda t: float(np.mean(by_task[t])))
+        dets = [r["refit"]["fidelity_det_error"] for r, _ in pairs if r.get("refit")]
+        rows.append(
+            f"| {variant} | {len(pairs)} | {np.mean([r['eval_mean'] for r, _ in pairs]):.1f} | "
+            f"{np.mean([b['eval_mean'] for _, b in pairs]):.1f} | {float(point):+.3f} "
+            f"[{float(low):+.3f}, {float(high):+.3f}] | {worst} {1000 * np.mean(by_task[worst]):+.1f} | "
+            f"{np.mean([r['kl_approx'] for r, _ in pairs]):.4f} / "
+            f"{np.mean([b['kl_approx'] for _, b in pairs]):.4f} | "
+            f"{np.mean([r['clip_fraction'] for r, _ in pairs]):.3f} / "
+            f"{np.mean([b['clip_fraction'] for _, b in pairs]):.3f} | "
+            f"{np.mean(dets) if dets else float('nan'):.3f} | {float(t_point):+.3f} "
+            f"[{float(t_low):+.3f}, {float(t_high):+.3f}] |"
+        )
+    return rows
 
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
-        "run", type=Path, help="a ppo run directory whose checkpoint is at GoRL's first stage end"
+        "runs", type=Path, nargs="+", help="ppo run directories with checkpoints at GoRL's first stage end"
     )
     ap.add_argument("--method", default="gorl-fm")
-    ap.add_argument("--variants", nargs="+", default=list(VARIANTS), choices=list(VARIANTS))
+    ap.add_argument("--variants", nargs="+", default=["ppo", "default"], choices=list(VARIANTS))
     ap.add_argument("--stage-steps", type=int, default=100_352)
     ap.add_argument("--eval-every", type=int, default=25_088)
-    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/stage_learning.md"))
+    ap.add_argument("--out", type=Path, default=Path("benchmarks/results/stage_screen.md"))
     args = ap.parse_args(argv)
     command = " ".join(["python benchmarks/stage_learning.py", *(sys.argv[1:] if argv is None else argv)])
     torch.set_num_threads(1)
+    records = args.out.with_suffix(".jsonl")
+    done = load_done(records)
     head = [
-        f"# Stage 1 of {args.method}, from the baseline's checkpoint `{args.run}`",
+        f"# Stage 1 of {args.method} against ppo, from the baseline's checkpoints",
         "",
         f"`{command}`; load average at start {os.getloadavg()[0]:.1f} (2 cores). Deterministic evaluation "
-        "returns on the run's own evaluation episodes; mean: over the stage's evaluations.",
+        "returns on each run's own evaluation episodes, mean over the stage's evaluations; paired: the "
+        f"variant's minus ppo's on the same run, / {MAX_RETURN:.0f}. Per-run records: `{records.name}`.",
         "",
     ]
-    rows: list[str] = []
-    for variant in args.variants:
-        t0 = time.perf_counter()
-        out = run_variant(args.run, args.method, variant, args.stage_steps, args.eval_every)
-        returns = out["returns"]
-        if not rows:
-            steps = list(returns)
-            rows += ["| variant | " + " | ".join(f"{s:,}" for s in steps) + " | mean | refit det err |"]
-            rows += ["|---" * (len(steps) + 3) + "|"]
-        rec = out["refit"] or {}
-        mean = sum(returns.values()) / max(len(returns), 1)
-        det = rec.get("fidelity_det_error")
-        rows.append(
-            f"| {variant} | "
-            + " | ".join(f"{v:.1f}" for v in returns.values())
-            + f" | {mean:.1f} | {'' if det is None else f'{det:.3f}'} |"
-        )
-        print(rows[-1], f"({time.perf_counter() - t0:.0f} s)", flush=True)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(args.out, "\n".join(head + rows) + "\n")
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    for run in args.runs:
+        for variant in ["ppo", *[v for v in args.variants if v != "ppo"]]:
+            key = (str(run), variant)
+            if key in done:
+                continue
+            t0 = time.perf_counter()
+            out = run_variant(run, args.method, variant, args.stage_steps, args.eval_every)
+            rec = {"run": str(run), "variant": variant, "method": args.method, **out}
+            rec["returns"] = {str(k): v for k, v in out["returns"].items()}
+            rec["seconds"] = time.perf_counter() - t0
+            done[key] = rec
+            with records.open("a") as f:
+                f.write(json.dumps(rec) + "\n")
+            print(f"{run} {variant}: eval mean {out['eval_mean']:.1f} ({rec['seconds']:.0f} s)", flush=True)
+            atomic_write_text(args.out, "\n".join(head + table(done, args.variants)) + "\n")
+    atomic_write_text(args.out, "\n".join(head + table(done, args.variants)) + "\n")
+    print("\n".join(table(done, args.variants)))
     return 0
 
 

@@ -53,20 +53,25 @@ REGISTRY: Registry[Callable[[Scale], MethodSpec]] = Registry("method", "gorl.met
 ONE_STAGE: dict[str, Any] = {"decoder": None, "stage_fractions": [1.0], "stage_overrides": [{}]}
 # refits sized for a CPU (docs/gorl.md has the measurements, benchmarks/refit_fidelity.py): coupled pairs
 # (each action with the standardised latent that drew it), 4 actions per state drawn from the data policy,
-# 1,000 steps of 1,024 at lr 1e-3; the refit data comes from the stage's last encoder; the encoder keeps
+# 2,000 steps of 1,024 at lr 1e-3; the refit data comes from the stage's last encoder; the encoder keeps
 # its hidden layers when it returns to the prior. The official code
 # uses 4,096 episodes and 50k steps of 8,192 with independent pairs; the paper scale keeps that pairing.
 CPU_REFIT: dict[str, Any] = {
     "decoder_pairs": 16_384,
     "pairing": "auto",  # coupled with every built-in decoder; a decoder that cannot couple gets independent
     "actions_per_state": 4,
-    "fit": {"steps": 1000, "batch_size": 1024, "lr": 1e-3},
+    # 2,000 steps: late refits (narrower, fitted data policies) kept 0.38 / 0.28 / 0.15 mean error at
+    # 1,000 on finger-spin / hopper-stand / fish-swim, 0.24 on finger-spin at 2,000, 0.21 at 3,000
+    # (benchmarks/results/late_refit.md)
+    "fit": {"steps": 2000, "batch_size": 1024, "lr": 1e-3},
     "data_from_best": False,
-    # the encoder returns to the exact prior by a zeroed output layer over the last stage's hidden
-    # layers: with fresh hidden layers stage 1 moved the policy little more than half as far per iteration
-    # as ppo (KL 0.0091 against 0.0163); kept layers raised stage 1's KL in 4 of 4 paired comparisons
-    # (benchmarks/results/stage_movement.md; the return-level comparison is within one seed's noise)
-    "encoder_reset": "keep_features",
+    # the encoder returns to the exact prior by subtracting a frozen copy of itself, loc scaled by 1 / the
+    # data policy's spread: every weight keeps training and a step moves the action as far as in stage 0.
+    # Fresh hidden layers, or kept ones under a zeroed head, left stage 1 moving the policy less per
+    # iteration than ppo (clip fraction 0.127 against 0.174 on 10 runs over 6 tasks); anchored 0.179, and
+    # its stage-1 training return paired with ppo +0.004 [-0.000, +0.009] against -0.002 for kept layers
+    # (benchmarks/results/stage_screen.md, docs/gorl.md)
+    "encoder_reset": "anchored",
 }
 # the encoder's settings in GoRL(PPO)'s stages after the first refit, at cpu scale
 CPU_LATER_STAGES: dict[str, Any] = {"penalty_coef": 1e-3}

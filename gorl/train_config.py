@@ -23,6 +23,7 @@ import gorl.envs as envs
 from gorl import methods
 from gorl.algos import registry
 from gorl.config import Config
+from gorl.interfaces.latent_policy import AnchoredLatentPolicy
 from gorl.twotimescale import ScheduleConfig
 
 
@@ -174,6 +175,11 @@ def _resolve(config: TrainConfig, check_files: bool) -> RunPlan:
         probe = encoders.make(spec.encoder, obs_dim=2, latent_dim=2, **encoder_options)
     except (ValueError, TypeError) as e:
         raise ValueError(f"encoder options for {spec.encoder!r}: {e}") from e
+    if schedule.encoder_reset == "anchored" and not isinstance(probe, AnchoredLatentPolicy):
+        raise ValueError(
+            f"schedule.encoder_reset='anchored' needs an encoder with anchor_to_prior, and {spec.encoder!r} "
+            "has none: use 'fresh' or 'keep_features'"
+        )
     options = getattr(probe, "config", None)  # every option, defaults included, where the encoder has a model
     if isinstance(options, BaseModel):
         encoder_options = options.model_dump()

@@ -15,8 +15,9 @@ depends on the state; ``reset_to_prior`` still returns to the exact prior.
 
 from __future__ import annotations
 
+import copy
 import math
-from typing import Literal
+from typing import Any, Literal
 
 import torch
 from pydantic import Field
@@ -91,21 +92,69 @@ def prior_penalty(loc: Tensor, scale: Tensor, kind: str = "official") -> Tensor:
 
 class _LocScale(nn.Module):
     """obs -> (loc, scale); the raw scale is the net's second half, or one parameter per latent dim
-    (``state_scale=False``: a state-independent scale, as TorchRL's PPO recipe uses)."""
+    (``state_scale=False``: a state-independent scale, as TorchRL's PPO recipe uses).
+
+    Anchored (``anchor``): the outputs are the net's minus those of a frozen copy of it (``anchor``, its
+    weights held as buffers), the loc difference times ``gain``, the raw scale difference plus the prior's
+    bias: N(0, I) at every state when anchored, and the net keeps all its weights and gradient paths.
+    """
+
+    anchor: nn.Module | None
+    gain: Tensor
 
     def __init__(self, net: nn.Sequential, latent_dim: int, state_scale: bool = True) -> None:
         super().__init__()
         self.net = net
         self.latent_dim = latent_dim
         self.raw_scale = None if state_scale else nn.Parameter(torch.full((latent_dim,), _PRIOR_SCALE_BIAS))
+        self.anchor = None
+        self.register_buffer("gain", torch.ones(latent_dim))
+        self.register_load_state_dict_pre_hook(_LocScale._load_anchor)
 
     def forward(self, obs: Tensor) -> tuple[Tensor, Tensor]:
+        out = self.net(obs)
+        if self.anchor is not None:
+            out = out - self.anchor(obs)
         if self.raw_scale is None:
-            loc, raw = self.net(obs).split(self.latent_dim, dim=-1)
+            loc, raw = out.split(self.latent_dim, dim=-1)
         else:
-            loc = self.net(obs)
-            raw = self.raw_scale.expand_as(loc)
+            loc, raw = out, self.raw_scale.expand_as(out)
+        if self.anchor is not None:
+            loc = loc * self.gain
+            if self.raw_scale is None:
+                raw = raw + _PRIOR_SCALE_BIAS
         return loc, scale_from_raw(raw)
+
+    @torch.no_grad()
+    def set_anchor(self, gain: Tensor | None) -> None:
+        """Anchors at the net's current weights with loc ``gain`` (``(latent_dim,)``); None: unanchored."""
+        if gain is None:
+            self.anchor = None
+            self.gain.fill_(1.0)
+            return
+        self.anchor = _frozen_copy(self.net)
+        self.gain.copy_(gain.to(self.gain))
+
+    def _load_anchor(self, state: dict[str, Any], prefix: str, *args: Any) -> None:
+        """Before loading: anchored as the state is (its anchor's weights are then loaded into it)."""
+        anchored = any(k.startswith(prefix + "anchor.") for k in state)
+        if anchored and self.anchor is None:
+            self.anchor = _frozen_copy(self.net)
+        elif not anchored:
+            self.anchor = None
+        state.setdefault(prefix + "gain", torch.ones(self.latent_dim))
+
+
+def _frozen_copy(net: nn.Module) -> nn.Module:
+    """A copy of ``net`` whose parameters are buffers: it computes what ``net`` computed at the time,
+    takes no gradient and is no optimiser's parameter."""
+    copy_ = copy.deepcopy(net)
+    for module in copy_.modules():
+        for name, param in list(module._parameters.items()):
+            del module._parameters[name]
+            if param is not None:
+                module.register_buffer(name, param.detach().clone())
+    return copy_
 
 
 def latent_actor(loc_scale: nn.Module) -> ProbabilisticActor:
@@ -181,6 +230,7 @@ class GaussianEncoder(nn.Module):
     def reset_to_prior(self, *, keep_features: bool = False) -> None:
         """Output layer set so that pi(. | s) = N(0, I) for every s; fresh hidden layers, or the learned
         ones kept (``keep_features``: the state features of the last stage, a zero head on top)."""
+        self.loc_scale.set_anchor(None)
         if not keep_features:
             init_(self.loc_scale.net, self.config.init)
         head = self.loc_scale.net[-1]
@@ -190,3 +240,17 @@ class GaussianEncoder(nn.Module):
         head.bias[self.latent_dim :].fill_(_PRIOR_SCALE_BIAS)
         if self.loc_scale.raw_scale is not None:
             self.loc_scale.raw_scale.fill_(_PRIOR_SCALE_BIAS)
+
+    @torch.no_grad()
+    def anchor_to_prior(self, gain: Tensor | float = 1.0) -> None:
+        """pi(. | s) = N(0, I) for every s by subtracting from the network a frozen copy of itself: every
+        learned weight is kept and keeps its gradient path (no zeroed layer), and ``gain``
+        (``(latent_dim,)`` or a scalar) scales loc: with gain 1 / (the data policy's spread), a step of
+        the network moves the latent by as many of its stds as it moved the action in stage 0."""
+        gain_t = torch.as_tensor(gain, dtype=torch.float32).expand(self.latent_dim)
+        if not bool(torch.isfinite(gain_t).all() and (gain_t > 0).all()):
+            raise ValueError(f"anchor gain must be finite and positive, got {gain_t.tolist()}")
+        self.loc_scale.set_anchor(None)
+        if self.loc_scale.raw_scale is not None:
+            self.loc_scale.raw_scale.fill_(_PRIOR_SCALE_BIAS)
+        self.loc_scale.set_anchor(gain_t)

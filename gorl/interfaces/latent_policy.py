@@ -16,6 +16,8 @@ Contract (checked by ``gorl.testing.check_latent_policy``):
 * ``reset_to_prior(keep_features=False)``: after it, ``distribution(obs)`` is N(0, I) for every obs
   (exactly: loc 0, scale 1), and the network's hidden layers are freshly initialised (or, with
   ``keep_features``, kept as they are).
+* optional, ``anchor_to_prior(gain)`` (``AnchoredLatentPolicy``): N(0, I) for every obs by subtracting a
+  frozen copy of the network from itself, loc scaled by ``gain``; every weight stays trainable.
 * ``prior_penalty(obs)``: a scalar >= 0 that is 0 at the prior's parameters when ``kind="kl"``; the
   official code's form is ``mean(loc^2) + mean(scale^2)`` (``bennidict23/GoRL``,
   ``src/flow_policy/ppo.py``, its ``z_regularization`` term).
@@ -63,6 +65,17 @@ class LatentPolicy(ModuleLike, Protocol):
 
     def prior_penalty(self, obs: Tensor) -> Tensor:
         """A scalar penalty on the distance of pi_theta(. | obs) from N(0, I)."""
+        ...
+
+
+@runtime_checkable
+class AnchoredLatentPolicy(LatentPolicy, Protocol):
+    """A latent policy that can also return to the prior by anchoring (``encoder_reset: anchored``)."""
+
+    def anchor_to_prior(self, gain: Tensor | float = 1.0) -> None:
+        """Afterwards ``distribution(obs)`` is N(0, I) for every obs, with every learned weight kept and
+        trainable (the network minus a frozen copy of itself), and a step of the network moving ``loc``
+        ``gain`` (``(latent_dim,)`` or a scalar) times as far as before."""
         ...
 
 

@@ -13,7 +13,7 @@ from torch import Tensor
 
 from gorl.interfaces.decoder import GenerativeDecoder
 from gorl.interfaces.keys import ACTION, LATENT, LATENT_LOG_PROB, LOC, OBSERVATION, RAW_ACTION, SCALE
-from gorl.interfaces.latent_policy import LatentPolicy, gaussian_log_prob
+from gorl.interfaces.latent_policy import AnchoredLatentPolicy, LatentPolicy, gaussian_log_prob
 
 DecoderFactory = Callable[..., GenerativeDecoder]
 
@@ -138,6 +138,48 @@ def _check_no_encoder_gradient(
         raise AssertionError("the composite wrote a malformed raw_action")
 
 
+def _check_anchoring(
+    factory: Callable[..., LatentPolicy], enc: AnchoredLatentPolicy, obs: Tensor, latent_dim: int
+) -> None:
+    """``anchor_to_prior``: N(0, I) exactly, the same trainable parameters, a gradient to every one of
+    them, loc moved ``gain`` times as far by the same step, and a state-dict round trip into a fresh
+    encoder that keeps the anchor."""
+    n_params = sum(p.numel() for p in enc.parameters() if p.requires_grad)
+    before = {k: v.clone() for k, v in enc.state_dict().items()}
+    gen = torch.Generator().manual_seed(0)
+    step = [1e-2 * torch.randn(p.shape, generator=gen) for p in enc.parameters() if p.requires_grad]
+    moved: dict[float, Tensor] = {}
+    for gain in (1.0, 2.0):
+        enc.anchor_to_prior(gain)
+        how = f"after anchor_to_prior({gain})"
+        prior = enc.distribution(obs)
+        _close(prior.mean, torch.zeros_like(prior.mean), f"{how} the mean is not 0", 1e-6)
+        _close(prior.stddev, torch.ones_like(prior.stddev), f"{how} the std is not 1", 1e-5)
+        params = [p for p in enc.parameters() if p.requires_grad]
+        if sum(p.numel() for p in params) != n_params:
+            raise AssertionError(f"{how} the encoder's trainable parameters changed in number")
+        loc, scale = enc.loc_scale(obs)
+        grads = torch.autograd.grad((loc.sum() + scale.sum()), params, allow_unused=True)
+        if any(g is None or not bool(g.abs().sum() > 0) for g in grads):
+            raise AssertionError(f"{how} some parameter has no gradient: anchoring must keep every path")
+        state = {k: v.clone() for k, v in enc.state_dict().items()}
+        with torch.no_grad():
+            for p, d in zip(params, step, strict=True):
+                p.add_(d.to(p))
+        moved[gain] = enc.mode(obs).detach()
+        enc.load_state_dict(state)
+    if not torch.allclose(moved[2.0], 2.0 * moved[1.0], rtol=1e-4, atol=1e-6):
+        raise AssertionError("anchor_to_prior(2) did not move loc twice as far as anchor_to_prior(1)")
+    fresh = factory(obs_dim=enc.obs_dim, latent_dim=latent_dim)
+    fresh.load_state_dict(enc.state_dict())
+    _close(
+        fresh.mode(obs), enc.mode(obs), "an anchored encoder's state dict did not load into a fresh one", 1e-6
+    )
+    enc.load_state_dict(before)  # unanchored again, away from the prior, for the reset checks
+    if torch.allclose(enc.mode(obs), torch.zeros(()), atol=1e-6):
+        raise AssertionError("loading an unanchored state into an anchored encoder kept it at the prior")
+
+
 def check_latent_policy(
     factory: Callable[..., LatentPolicy],
     *,
@@ -197,6 +239,8 @@ def check_latent_policy(
     # an encoder without parameters (the prior itself) has nothing for the penalty to reach
     if params and all(g is None for g in torch.autograd.grad(pen, params, allow_unused=True)):
         raise AssertionError("prior_penalty has no gradient path to the encoder's parameters")
+    if isinstance(enc, AnchoredLatentPolicy):
+        _check_anchoring(factory, enc, obs, latent_dim)
     for keep in (True, False):  # keep_features first: the encoder has moved away from the prior above
         enc.reset_to_prior(keep_features=keep)
         prior = enc.distribution(obs)

@@ -48,10 +48,12 @@ class ScheduleConfig(Config):
         min_length=1,
         description="reset the encoder to the prior at stage k (last value repeats)",
     )
-    encoder_reset: Literal["fresh", "keep_features"] = Field(
+    encoder_reset: Literal["fresh", "keep_features", "anchored"] = Field(
         "fresh",
-        description="how a reset encoder returns to the prior: fresh hidden layers (official) or the last "
-        "stage's hidden layers kept under a zeroed output layer (the prior exactly, with learned features)",
+        description="how a reset encoder returns to the prior: fresh hidden layers (official); the last "
+        "stage's hidden layers kept under a zeroed output layer (keep_features); or the whole network kept "
+        "and a frozen copy of it subtracted, loc scaled by 1 / the data policy's spread per dim (anchored: "
+        "the encoder's step moves the action as far as in stage 0; needs an encoder with anchor_to_prior)",
     )
     reinit_decoder: bool = Field(True, description="refit each decoder from fresh weights (official)")
     stage_overrides: list[dict[str, Any]] = Field(

@@ -12,7 +12,7 @@ from __future__ import annotations
 import math
 import time
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import torch
 from pydantic import Field
@@ -27,6 +27,9 @@ class FitConfig(Config):
     """Decoder training settings (defaults: the official lr and batch size)."""
 
     lr: float = Field(3e-4, gt=0, le=1.0, description="Adam learning rate (official 3e-4)")
+    lr_schedule: Literal["constant", "cosine"] = Field(
+        "constant", description="constant (official) or cosine: from lr down to 0 over the fit's steps"
+    )
     batch_size: int = Field(8192, ge=1, description="minibatch size, clamped to the training-split size")
     steps: int = Field(2000, ge=1, description="gradient steps (ignored when epochs is set)")
     epochs: int | None = Field(
@@ -170,6 +173,7 @@ def fit_decoder(
     use_val = obs_va.shape[0] > 0
 
     opt = torch.optim.Adam(module.parameters(), lr=config.lr)
+    anneal = config.lr_schedule == "cosine"
     report = FitReport()
     best_state: dict[str, Tensor] | None = None
     module.train()
@@ -193,6 +197,9 @@ def fit_decoder(
             loss.backward()
             if config.grad_clip is not None:
                 torch.nn.utils.clip_grad_norm_(module.parameters(), config.grad_clip)
+            if anneal:  # the lr of this step: cosine from lr at step 1 to 0 after the last
+                for group in opt.param_groups:
+                    group["lr"] = 0.5 * config.lr * (1.0 + math.cos(math.pi * (step - 1) / total))
             opt.step()
             report.train_losses.append(value)
             if use_val and (step % config.eval_every == 0 or step == total):

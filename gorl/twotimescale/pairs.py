@@ -58,3 +58,15 @@ def draw_pairs(
     eps = torch.randn(loc.shape, generator=generator, device=generator.device).to(loc.device, loc.dtype)
     action = policy.decoder.decode(states, loc + scale * eps).clamp(-raw_action_clip, raw_action_clip)
     return RefitPairs(states, action, eps if coupled else None)
+
+
+@torch.no_grad()
+def policy_spread(
+    policy: ActingPolicy, obs: Tensor, *, generator: torch.Generator, raw_action_clip: float, draws: int = 16
+) -> Tensor:
+    """The policy's spread per action dim ``(action_dim,)``: the std of ``draws`` unsquashed actions at
+    each state of ``obs (M, obs_dim)``, averaged over the states."""
+    pairs = draw_pairs(
+        policy, obs, draws, coupled=False, raw_action_clip=raw_action_clip, generator=generator
+    )
+    return pairs.action.reshape(obs.shape[0], draws, -1).std(dim=1).mean(dim=0)

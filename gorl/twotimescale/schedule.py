@@ -28,12 +28,13 @@ import torch
 from torch import Tensor
 
 from gorl.interfaces.decoder import GenerativeDecoder
+from gorl.interfaces.latent_policy import AnchoredLatentPolicy
 from gorl.interfaces.optimizer import LatentOptimizer
 from gorl.interfaces.policy import ActingPolicy
 from gorl.twotimescale.config import ScheduleConfig
 from gorl.twotimescale.fidelity import action_fidelity
 from gorl.twotimescale.fit import fit_decoder
-from gorl.twotimescale.pairs import RefitPairs, draw_pairs
+from gorl.twotimescale.pairs import RefitPairs, draw_pairs, policy_spread
 
 Phase = Literal["encoder", "refit"]
 # returns (num_episodes,) of a policy on the refit's fresh episodes; the bool: deterministic
@@ -128,7 +129,7 @@ class TwoTimescale:
         report = fit_decoder(decoder, pairs.obs, pairs.action, fit_cfg, noise=pairs.noise)
         decoder.requires_grad_(False)
         if cfg.at(cfg.reset_encoder, stage):
-            policy.encoder.reset_to_prior(keep_features=cfg.encoder_reset == "keep_features")
+            self._reset_encoder(data_policy, policy, pairs.obs)
         refitted = policy.with_decoder(decoder)
         record: dict[str, Any] = {
             "kind": "refit",
@@ -144,6 +145,27 @@ class TwoTimescale:
         record["seconds"] = time.perf_counter() - t0
         self.bind(learner, refitted, new_decoder=True)
         return refitted, record
+
+    def _reset_encoder(self, data_policy: ActingPolicy, policy: ActingPolicy, obs: Tensor) -> None:
+        """Returns ``policy``'s encoder to the prior as ``config.encoder_reset`` says; anchored: with loc
+        gain 1 / the data policy's spread per action dim (its mean when latent and action dims differ),
+        measured on up to 1,024 refit states under a seeded generator."""
+        how, encoder = self.config.encoder_reset, policy.encoder
+        if how != "anchored":
+            encoder.reset_to_prior(keep_features=how == "keep_features")
+            return
+        if not isinstance(encoder, AnchoredLatentPolicy):
+            raise TypeError(
+                f"encoder_reset='anchored' needs an encoder with anchor_to_prior(gain); "
+                f"{type(encoder).__name__} has none: use 'fresh' or 'keep_features'"
+            )
+        gen = torch.Generator(device=obs.device).manual_seed(self.seed * 1000 + self.stage + 900)
+        spread = policy_spread(
+            data_policy, obs[:1024], generator=gen, raw_action_clip=self.config.raw_action_clip
+        )
+        if spread.shape[-1] != encoder.latent_dim:
+            spread = spread.mean().expand(encoder.latent_dim)
+        encoder.anchor_to_prior(1.0 / spread.clamp_min(1e-3))
 
     def _decoder_couples(self) -> bool:
         """The fitted decoder's ``couples`` trait, read once from a probe built under a forked RNG (so

@@ -95,6 +95,24 @@ def test_encoder_not_at_prior_after_reset_fails():
         check_latent_policy(NoReset, obs_dim=3, latent_dim=2)
 
 
+def test_anchoring_that_drops_the_gradient_or_the_gain_fails():
+    class Detached(
+        GaussianEncoder
+    ):  # anchors by zeroing the head: the prior, but hidden layers get no gradient
+        def anchor_to_prior(self, gain=1.0):
+            self.reset_to_prior(keep_features=True)
+
+    with pytest.raises(AssertionError, match="no gradient"):
+        check_latent_policy(Detached, obs_dim=3, latent_dim=2)
+
+    class NoGain(GaussianEncoder):
+        def anchor_to_prior(self, gain=1.0):
+            super().anchor_to_prior(1.0)
+
+    with pytest.raises(AssertionError, match="twice as far"):
+        check_latent_policy(NoGain, obs_dim=3, latent_dim=2)
+
+
 def test_an_actor_that_returns_the_mean_fails():
     from tensordict.nn import InteractionType
 

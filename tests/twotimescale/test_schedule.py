@@ -109,3 +109,44 @@ def test_without_reinit_the_fidelity_compares_against_the_decoder_before_its_ref
     later = [r for r in numbers(tmp_path) if r["kind"] == "refit" and r["stage"] > 1]
     # the same encoder and a decoder compared with itself would give a deterministic error of exactly 0
     assert later and all(r["fidelity_det_error"] > 0 for r in later)
+
+
+def _anchored(**schedule):
+    run = tiny_run("gorl-fm")
+    run["schedule"] = {**run["schedule"], "encoder_reset": "anchored", **schedule}
+    return run
+
+
+def test_an_anchored_reset_keeps_the_data_policy_and_trains_every_encoder_weight(tmp_path, numbers):
+    import torch
+
+    from gorl.twotimescale import ScheduleConfig
+
+    trainer = Trainer(TrainConfig(**_anchored()), tmp_path)
+    trainer.run()
+    refits = [r for r in numbers(tmp_path) if r["kind"] == "refit"]
+    assert len(refits) == 3 and all(r["fidelity_det_error"] >= 0 for r in refits)
+    loc_scale = trainer.policy.encoder.loc_scale
+    # anchored at the last refit with gain 1 / the data policy's spread (> 1 for a policy narrower than 1)
+    assert loc_scale.anchor is not None and bool((loc_scale.gain > 0).all())
+    assert not torch.equal(loc_scale.gain, torch.ones_like(loc_scale.gain))
+    # the encoder's last stage trained the anchored net: its first layer differs from the anchor's copy
+    assert not torch.equal(loc_scale.net[0].weight, loc_scale.anchor[0].weight)
+    assert ScheduleConfig(encoder_reset="anchored").encoder_reset == "anchored"
+
+
+def test_an_anchored_run_resumes_to_the_same_numbers(tmp_path, monkeypatch, resume_check, numbers):
+    ref = Trainer(TrainConfig(**_anchored()), tmp_path / "ref").run()
+    resumed = resume_check(
+        TrainConfig(**_anchored()), tmp_path / "b", monkeypatch, kill_at="iteration", nth=5
+    )
+    assert resumed["final_return"] == ref["final_return"]
+    assert numbers(tmp_path / "b") == numbers(tmp_path / "ref")
+
+
+def test_anchoring_an_encoder_that_cannot_anchor_is_refused_before_anything_runs():
+    from gorl.train_config import resolve
+
+    # fpo's encoder is the parameter-free prior, which has no anchor_to_prior
+    with pytest.raises(ValueError, match=r"encoder_reset='anchored'.*'prior'"):
+        resolve(TrainConfig(method="fpo", schedule={"encoder_reset": "anchored"}))
