@@ -53,6 +53,17 @@ class Rollout:
         """Running-normalised observations ``(*B, obs_dim)`` (identity when normalisation is off)."""
         return self.norm(obs) if self.normalize_observations else obs
 
+    @torch.no_grad()
+    def decoder_data(self, policy: Actor, max_pairs: int) -> tuple[Tensor, Tensor]:
+        """Fresh stochastic on-policy pairs ``(normalised obs (M, obs_dim), raw action (M, action_dim))``,
+        ``M <= max_pairs``, not counted in env_steps: the refit's data. Raw actions are as the policy
+        drew them; the refit clips them (``ScheduleConfig.raw_action_clip``)."""
+        steps = max(1, -(-max_pairs // self.env.num_envs))
+        raw = self.collect(policy, steps, where="decoder data", count=False)
+        obs = self.normalize(raw["obs"]).reshape(-1, self.env.obs_dim)[:max_pairs]
+        act = raw["raw_action"]
+        return obs, act.reshape(-1, act.shape[-1])[:max_pairs]
+
     def update_norm(self, obs: Tensor) -> None:
         """Adds raw observations ``(*B, obs_dim)`` to the normaliser's statistics (if it is on)."""
         if self.normalize_observations:

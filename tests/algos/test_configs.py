@@ -93,6 +93,6 @@ def test_gorl_sac_refits_fit_longer_than_gorl_ppo_and_a_run_can_override_it():
 
     sac = resolve(TrainConfig(method="gorl-sac-fm")).schedule.fit
     ppo = resolve(TrainConfig(method="gorl-fm")).schedule.fit
-    assert (sac.steps, sac.lr) == (8_000, 1e-3) and (ppo.steps, ppo.lr) == (1_000, 1e-3)
+    assert (sac.steps, sac.lr) == (8_000, 1e-3) and (ppo.steps, ppo.lr) == (2_000, 1e-3)
     mine = resolve(TrainConfig(method="gorl-sac-fm", schedule={"fit": {"steps": 100}})).schedule.fit
     assert mine.steps == 100

@@ -150,3 +150,27 @@ def test_anchoring_an_encoder_that_cannot_anchor_is_refused_before_anything_runs
     # fpo's encoder is the parameter-free prior, which has no anchor_to_prior
     with pytest.raises(ValueError, match=r"encoder_reset='anchored'.*'prior'"):
         resolve(TrainConfig(method="fpo", schedule={"encoder_reset": "anchored"}))
+
+
+@pytest.mark.parametrize("per_state", [1, 4])
+def test_the_refit_clips_raw_actions_in_one_place(tmp_path, monkeypatch, per_state):
+    # the optimiser hands over raw actions as drawn; the schedule's raw_action_clip bounds every fit target
+    import gorl.twotimescale.schedule as sched
+
+    seen = []
+    fit = sched.fit_decoder
+
+    def spy(decoder, obs, actions, config, noise=None):
+        seen.append(actions.abs().max().item())
+        return fit(decoder, obs, actions, config, noise=noise)
+
+    monkeypatch.setattr(sched, "fit_decoder", spy)
+    run = tiny_run("gorl-fm")
+    run["schedule"] = {
+        **run["schedule"],
+        "actions_per_state": per_state,
+        "pairing": "independent",
+        "raw_action_clip": 0.05,
+    }
+    Trainer(TrainConfig(**run), tmp_path).run()
+    assert len(seen) == 3 and max(seen) == pytest.approx(0.05)  # clipped (float32), and reached

@@ -96,9 +96,6 @@ class PPOConfig(Config):
         False,
         description="decay both learning rates linearly to 0 over each encoder stage (TorchRL's recipe)",
     )
-    raw_action_clip: float = Field(
-        3.0, gt=0.0, description="decoder targets: pre-squash actions clipped to +-this"
-    )
     reset_critic: bool = Field(False, description="re-initialise the critic at every encoder stage")
 
     @model_validator(mode="after")

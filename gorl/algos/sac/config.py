@@ -121,9 +121,6 @@ class SACConfig(Config):
     normalize_observations: bool = Field(
         False, description="running mean/std observation normalisation (replay stores raw observations)"
     )
-    raw_action_clip: float = Field(
-        3.0, gt=0.0, description="decoder targets: pre-squash actions clipped to +-this"
-    )
 
     @model_validator(mode="after")
     def _layout(self) -> SACConfig:

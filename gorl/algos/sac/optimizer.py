@@ -184,11 +184,7 @@ class SACLatentOptimizer:
     @torch.no_grad()
     def decoder_data(self, max_pairs: int) -> tuple[Tensor, Tensor]:
         """Fresh stochastic on-policy pairs ``(normalised obs, raw action)``, not counted in env_steps."""
-        steps = max(1, math.ceil(max_pairs / self.env.num_envs))
-        raw = self.rollout.collect(self.policy, steps, where="decoder data", count=False)
-        obs = self.normalize(raw["obs"]).reshape(-1, self.env.obs_dim)[:max_pairs]
-        act = raw["raw_action"].clamp(-self.config.raw_action_clip, self.config.raw_action_clip)
-        return obs, act.reshape(-1, act.shape[-1])[:max_pairs]
+        return self.rollout.decoder_data(self.policy, max_pairs)
 
     def state_dict(self) -> dict[str, Any]:
         """Critics, targets, alpha, the three Adam states, the filled part of the replay buffer, the

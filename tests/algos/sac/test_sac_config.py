@@ -12,7 +12,7 @@ def test_defaults_are_the_cpu_setting():
     c = SACConfig()
     assert (c.num_envs, c.batch_size, c.utd_ratio, c.gamma, c.polyak) == (2, 256, 1.0, 0.99, 0.995)
     assert (c.actor_lr, c.critic_lr, c.alpha_lr) == (3e-4, 3e-4, 3e-4)
-    assert c.critic_hidden == [256, 256] and c.raw_action_clip == 3.0 and not c.normalize_observations
+    assert c.critic_hidden == [256, 256] and not c.normalize_observations
 
 
 def test_paper_preset_follows_playground_brax_sac():
