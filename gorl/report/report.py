@@ -30,7 +30,7 @@ from gorl.plots import pyplot
 from gorl.report.figures import plot_curves, plot_profile
 from gorl.report.load import Suite, common_prefix, load_curve, load_records, load_suite
 from gorl.report.paired import paired_md
-from gorl.report.summary import REPS, Aggregate, Cell, Reference, aggregate, cell
+from gorl.report.summary import REPS, Aggregate, Cell, Reference, aggregate, cell, on_unit_scale
 
 __all__ = ["common_prefix", "load_curve", "load_suite", "write_report"]
 
@@ -89,6 +89,18 @@ def _aggregate_md(a: Aggregate | None) -> str:
 
 
 def _results_md(suite: Suite, cells: Mapping[tuple[str, str], Cell]) -> list[str]:
+    if not on_unit_scale(suite):
+        rows = [[m, *(_cell_md(cells[t, m]) for t in suite.tasks)] for m in suite.methods]
+        return [
+            "## Final evaluation return",
+            "",
+            "Each cell: mean ± std (n) of the final evaluation return over the n finished seeds (std: sample "
+            "standard deviation, ddof 1; none for a single seed). No IQM across tasks and no performance "
+            "profile: these tasks' returns have no common 0-1000 scale to normalise by (dm_control's do). "
+            "Per-cell IQM and intervals are in table.csv.",
+            "",
+            *_md_table(["method", *suite.tasks], rows),
+        ]
     rows = [
         [m, *(_cell_md(cells[t, m]) for t in suite.tasks), _aggregate_md(aggregate(suite, m))]
         for m in suite.methods

@@ -62,8 +62,23 @@ class Aggregate:
     ci_high: float
 
 
+UNIT_SCALE_BACKENDS = ("dmc", "warp")
+"""Backends whose tasks' returns lie in 0..1000 (dm_control's suite and its MuJoCo Warp port)."""
+
+
+def on_unit_scale(suite: Suite) -> bool:
+    """Whether every task of ``suite`` has returns in 0..1000, so that return / 1000 puts the tasks on one
+    0-1 scale; Gymnasium's tasks, for one, have no such bound."""
+    from gorl.envs.registry import parse_task
+
+    return all(parse_task(t)[0] in UNIT_SCALE_BACKENDS for t in suite.tasks)
+
+
 def normalised_scores(suite: Suite, method: str) -> dict[str, NDArray[np.float64]]:
-    """task -> normalised final returns ``(n_task,)`` of ``method``, tasks without finished runs left out."""
+    """task -> normalised final returns ``(n_task,)`` of ``method``, tasks without finished runs left out;
+    empty when the suite's tasks are not on a 0..1000 scale (``on_unit_scale``)."""
+    if not on_unit_scale(suite):
+        return {}
     by_task = {t: normalise(suite.finals(t, method)) for t in suite.tasks}
     return {t: x for t, x in by_task.items() if x.size}
 

@@ -238,3 +238,26 @@ def test_a_suite_whose_only_runs_are_unfinished_still_gets_its_curves(tmp_path):
     (run / "metrics.jsonl").write_text(json.dumps(record) + "\n")
     text = write_report(tmp_path).read_text()
     assert "![curves_cheetah-run](curves_cheetah-run.png)" in text and "## Unfinished runs" in text
+
+
+def test_tasks_without_a_0_1000_scale_get_no_iqm_and_no_profile(tmp_path):
+    # Gymnasium's returns are unbounded: return / 1000 would be no 0-1 score, so no cross-task aggregate
+    root = tmp_path / "gym"
+    root.mkdir()
+    (root / "suite.json").write_text(
+        json.dumps(
+            {
+                "name": "g",
+                "tasks": ["gym:Hopper-v5"],
+                "methods": ["ppo"],
+                "seeds": [0],
+                "total_steps": {"gym:Hopper-v5": 2000},
+            }
+        )
+    )
+    _write_run(root, "gym:Hopper-v5", "ppo", 0, 2500.0)
+    text = write_report(root).read_text()
+    assert "| ppo | 2500.0 (1) |" in text and "No IQM across tasks" in text
+    assert "IQM (normalised)" not in text and not (root / "profile.png").exists()
+    # dm_control's tasks keep theirs
+    assert "IQM (normalised)" in write_report(make_suite(tmp_path / "dmc")).read_text()
