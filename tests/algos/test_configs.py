@@ -96,3 +96,14 @@ def test_gorl_sac_refits_fit_longer_than_gorl_ppo_and_a_run_can_override_it():
     assert (sac.steps, sac.lr) == (8_000, 1e-3) and (ppo.steps, ppo.lr) == (2_000, 1e-3)
     mine = resolve(TrainConfig(method="gorl-sac-fm", schedule={"fit": {"steps": 100}})).schedule.fit
     assert mine.steps == 100
+
+
+def test_a_run_directory_from_before_raw_action_clip_moved_still_loads():
+    # config.json of older runs holds the optimiser's raw_action_clip (3.0); another value names its new home
+    from gorl.algos.ppo.config import PPOConfig
+    from gorl.algos.sac.config import SACConfig
+
+    for cls in (PPOConfig, SACConfig):
+        assert "raw_action_clip" not in cls.model_validate({"raw_action_clip": 3.0}).model_dump()
+        with pytest.raises(ValueError, match=r"schedule\.raw_action_clip"):
+            cls.model_validate({"raw_action_clip": 1.0})

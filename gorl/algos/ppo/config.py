@@ -14,11 +14,11 @@ the measurement behind each of its values.
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from gorl.config import Config
+from gorl.config import Config, drop_moved_field
 from gorl.nn import Init
 
 
@@ -97,6 +97,12 @@ class PPOConfig(Config):
         description="decay both learning rates linearly to 0 over each encoder stage (TorchRL's recipe)",
     )
     reset_critic: bool = Field(False, description="re-initialise the critic at every encoder stage")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, data: Any) -> Any:
+        # raw_action_clip moved to the refit (schedule.raw_action_clip); run directories keep the old 3.0
+        return drop_moved_field(data, "raw_action_clip", 3.0, "schedule.raw_action_clip")
 
     @model_validator(mode="after")
     def _layout(self) -> PPOConfig:

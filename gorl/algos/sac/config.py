@@ -24,11 +24,11 @@ the DM Control suite (``google-deepmind/mujoco_playground``
 
 from __future__ import annotations
 
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
 from pydantic import Field, model_validator
 
-from gorl.config import Config
+from gorl.config import Config, drop_moved_field
 
 
 class SACConfig(Config):
@@ -121,6 +121,12 @@ class SACConfig(Config):
     normalize_observations: bool = Field(
         False, description="running mean/std observation normalisation (replay stores raw observations)"
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _moved(cls, data: Any) -> Any:
+        # raw_action_clip moved to the refit (schedule.raw_action_clip); run directories keep the old 3.0
+        return drop_moved_field(data, "raw_action_clip", 3.0, "schedule.raw_action_clip")
 
     @model_validator(mode="after")
     def _layout(self) -> SACConfig:
