@@ -56,6 +56,25 @@ def test_the_same_policy_scores_perfectly_and_a_shift_and_a_scale_show_where_the
     assert wide.spread_ratio == pytest.approx(2.0, rel=0.05) and wide.det_error == 0.0
 
 
+class Saturated(Shifted):
+    """Shifted, but deterministic (clipped to 0.3) at the states whose first coordinate is positive."""
+
+    def decode(self, obs, z):
+        a = super().decode(obs, z)
+        return torch.where(obs[..., :1] > 0, torch.full_like(a, 0.3), a)
+
+
+def test_a_state_where_the_data_policy_is_deterministic_does_not_dominate_the_average():
+    # without a floor on the data policy's spread, one saturated state divides by ~0
+    torch.manual_seed(0)
+    obs = torch.randn(16, 3)
+    obs[1:, 0] = -obs[1:, 0].abs()  # only state 0 saturates
+    obs[0, 0] = 1.0
+    f = action_fidelity(_policy(Saturated()), _policy(Shifted(shift=0.01)), obs, samples=512)
+    # 15 states agree to 0.01 of the spread; the saturated one counts at most 1 / 0.1 = 10 units of error
+    assert f.mean_error < 1.0 and f.spread_ratio < 1.0 + 10 / 16 + 0.1
+
+
 def test_a_coupled_flow_refit_reproduces_an_affine_policy():
     # the data policy: a = 0.5 + 0.3 * z with z ~ N(mu(s), 1) from a state-dependent encoder
     from gorl.twotimescale import FitConfig, draw_pairs, fit_decoder
