@@ -250,7 +250,6 @@ class GaussianEncoder(nn.Module):
         gain_t = torch.as_tensor(gain, dtype=torch.float32).expand(self.latent_dim)
         if not bool(torch.isfinite(gain_t).all() and (gain_t > 0).all()):
             raise ValueError(f"anchor gain must be finite and positive, got {gain_t.tolist()}")
-        self.loc_scale.set_anchor(None)
         if self.loc_scale.raw_scale is not None:
             self.loc_scale.raw_scale.fill_(_PRIOR_SCALE_BIAS)
-        self.loc_scale.set_anchor(gain_t)
+        self.loc_scale.set_anchor(gain_t)  # a copy of the net as it is now (a former anchor is dropped)

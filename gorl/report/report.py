@@ -89,34 +89,32 @@ def _aggregate_md(a: Aggregate | None) -> str:
 
 
 def _results_md(suite: Suite, cells: Mapping[tuple[str, str], Cell]) -> list[str]:
-    if not on_unit_scale(suite):
-        rows = [[m, *(_cell_md(cells[t, m]) for t in suite.tasks)] for m in suite.methods]
-        return [
-            "## Final evaluation return",
-            "",
-            "Each cell: mean ± std (n) of the final evaluation return over the n finished seeds (std: sample "
-            "standard deviation, ddof 1; none for a single seed). No IQM across tasks and no performance "
-            "profile: these tasks' returns have no common 0-1000 scale to normalise by (dm_control's do). "
-            "Per-cell IQM and intervals are in table.csv.",
-            "",
-            *_md_table(["method", *suite.tasks], rows),
-        ]
+    unit = on_unit_scale(suite)  # the tasks share a 0-1000 scale: an IQM across them means something
     rows = [
-        [m, *(_cell_md(cells[t, m]) for t in suite.tasks), _aggregate_md(aggregate(suite, m))]
+        [
+            m,
+            *(_cell_md(cells[t, m]) for t in suite.tasks),
+            *([_aggregate_md(aggregate(suite, m))] if unit else []),
+        ]
         for m in suite.methods
     ]
+    aggregate_text = (
+        "IQM: interquartile mean of the final return **normalised by 1000** (0 to 1) over all tasks and "
+        f"seeds of the method, with its 95% stratified-bootstrap percentile interval ({REPS} resamples, "
+        "seeds resampled within each task; Agarwal et al. 2021). "
+        "With one seed per task the interval is that seed's value: no spread is measured. "
+        if unit
+        else "No IQM across tasks and no performance profile: these tasks' returns have no common 0-1000 "
+        "scale to normalise by (dm_control's do). "
+    )
     return [
         "## Final evaluation return",
         "",
         "Each cell: mean ± std (n) of the final evaluation return over the n finished seeds (std: sample "
-        "standard deviation, ddof 1; none for a single seed). IQM: interquartile mean of the final return "
-        "**normalised by 1000** (0 to 1) over all tasks and seeds of the method, with its 95% "
-        f"stratified-bootstrap percentile interval ({REPS} resamples, seeds resampled within each task; "
-        "Agarwal et al. 2021). "
-        "With one seed per task the interval is that seed's value: no spread is measured. "
+        f"standard deviation, ddof 1; none for a single seed). {aggregate_text}"
         "Per-cell IQM and intervals are in table.csv.",
         "",
-        *_md_table(["method", *suite.tasks, "IQM (normalised) [95% CI]"], rows),
+        *_md_table(["method", *suite.tasks, *(["IQM (normalised) [95% CI]"] if unit else [])], rows),
     ]
 
 
