@@ -9,7 +9,9 @@ its fidelity on held-out states (``gorl.twotimescale.fidelity``, in units of the
     python benchmarks/late_refit.py benchmarks/results/gorl_paired/runs/*/gorl-*/s0 \\
         --fits 1000:1e-3:constant 1000:1e-3:cosine 3000:1e-3:cosine --out benchmarks/results/late_refit.md
 
-A fit variant is ``steps:lr:schedule``. Prints a table and writes it to ``--out`` as rows arrive.
+A fit variant is ``steps:lr:schedule``, optionally followed by decoder options that replace the run's,
+``:key=value,key=value`` (``2000:1e-3:constant:prediction=velocity``). Prints a table and writes it
+to ``--out`` as rows arrive.
 """
 
 from __future__ import annotations
@@ -26,15 +28,18 @@ from gorl.checkpoint import atomic_write_text
 from gorl.train import Trainer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from refit_fidelity import refit_loaded
+from refit_fidelity import parse_decoder, refit_loaded
 
 
 def late_refit(run: Path, fit: str) -> dict[str, float]:
-    """One refit of ``run``'s last policy with fit ``steps:lr:schedule``; the refit's record."""
-    steps, lr, schedule = fit.split(":")
+    """One refit of ``run``'s last policy with fit ``steps:lr:schedule[:key=value,...]``; the refit's
+    record."""
+    steps, lr, schedule, *rest = fit.split(":", 3)
+    _, options = parse_decoder(":" + rest[0]) if rest else ("", {})
     trainer = Trainer.load(run, progress=False, threads=1)
     sched = trainer.schedule.model_copy(
         update={
+            "decoder_options": {**trainer.schedule.decoder_options, **options},
             "fit": trainer.schedule.fit.model_copy(
                 update={"steps": int(steps), "lr": float(lr), "lr_schedule": schedule, "progress": False}
             ),

@@ -27,6 +27,8 @@ from gorl.decoders.functional import (
     draw_int,
     draw_normal,
     q_sample,
+    velocity_target,
+    x0_from_velocity,
 )
 from gorl.nn import reinit_
 
@@ -41,10 +43,11 @@ class DiffusionConfig(TimeConditionedConfig):
     clip_x0: float | None = Field(
         3.0, gt=0, description="clamp each predicted x0 to +-clip_x0 while decoding; None: no clamp"
     )
-    prediction: Literal["epsilon", "sample"] = Field(
+    prediction: Literal["epsilon", "sample", "velocity"] = Field(
         "epsilon",
-        description="what the net predicts: epsilon (the noise; the paper's) or sample (the clean action "
-        "x0, well conditioned at high noise where recovering x0 from epsilon divides by sqrt(alpha_bar))",
+        description="what the net predicts: epsilon (the noise; the paper's), sample (the clean action "
+        "x0, well conditioned at high noise where recovering x0 from epsilon divides by sqrt(alpha_bar)) "
+        "or velocity (v = sqrt(ab) eps - sqrt(1 - ab) x0: x0 at high noise, the noise at low noise)",
     )
 
     def model_post_init(self, __context: object) -> None:
@@ -80,7 +83,7 @@ class DiffusionDecoder(nn.Module):
 
     def eps(self, x_t: Tensor, t: Tensor, obs: Tensor) -> Tensor:
         """The net's prediction ``(x_t (N, D), t (N,) integer steps, obs (N, obs_dim)) -> (N, D)``: the
-        noise, or the clean action with ``prediction="sample"``."""
+        noise, the clean action (``prediction="sample"``) or the velocity (``"velocity"``)."""
         return self.net(x_t, t.to(x_t.dtype) / self.config.train_timesteps, obs)
 
     def decode(self, obs: Tensor, z: Tensor) -> Tensor:
@@ -93,6 +96,9 @@ class DiffusionDecoder(nn.Module):
             tt = x.new_full((x.shape[0],), float(t))
             if self.config.prediction == "sample":
                 x = ddim_step_from_x0(x, self.eps(x, tt, o), ab[t], ab[t_prev], self.config.clip_x0)
+            elif self.config.prediction == "velocity":
+                x0 = x0_from_velocity(x, self.eps(x, tt, o), ab[t])
+                x = ddim_step_from_x0(x, x0, ab[t], ab[t_prev], self.config.clip_x0)
             else:
                 x = ddim_step(x, self.eps(x, tt, o), ab[t], ab[t_prev], self.config.clip_x0)
         return x.reshape(*batch, self.action_dim)
@@ -115,8 +121,11 @@ class DiffusionDecoder(nn.Module):
         else:
             check_pair(obs, self.obs_dim, noise, "noise", "latent_dim", self.latent_dim)
             eps = noise.reshape(-1, self.latent_dim).repeat(p, 1)
-        x_t = q_sample(a, eps, self.alpha_bars.to(a.dtype)[t])
-        return mse(self.eps(x_t, t, o), a if self.config.prediction == "sample" else eps)
+        ab = self.alpha_bars.to(a.dtype)[t]
+        x_t = q_sample(a, eps, ab)
+        pred = self.config.prediction
+        target = eps if pred == "epsilon" else a if pred == "sample" else velocity_target(a, eps, ab)
+        return mse(self.eps(x_t, t, o), target)
 
     def reset_parameters(self) -> None:
         """Re-initialises the noise net (PyTorch's default init)."""

@@ -103,6 +103,38 @@ def q_sample(action: Tensor, eps: Tensor, alpha_bar: Tensor) -> Tensor:
     return ab.sqrt() * action + (1.0 - ab).sqrt() * eps
 
 
+def velocity_target(action: Tensor, eps: Tensor, alpha_bar: Tensor) -> Tensor:
+    """The velocity ``v = sqrt(alpha_bar_t) * eps - sqrt(1 - alpha_bar_t) * action`` (Salimans & Ho's
+    v-prediction target): the noise at low noise, minus the clean point at high noise.
+
+    Args:
+        action: ``(*B, D)`` clean points x_0.
+        eps: ``(*B, D)`` the noise paired with them.
+        alpha_bar: ``(*B,)`` the schedule at each point's timestep.
+
+    Returns:
+        ``(*B, D)``.
+    """
+    ab = alpha_bar.unsqueeze(-1)
+    return ab.sqrt() * eps - (1.0 - ab).sqrt() * action
+
+
+def x0_from_velocity(x_t: Tensor, v_hat: Tensor, alpha_bar_t: Tensor) -> Tensor:
+    """The clean point a predicted velocity implies: ``x0 = sqrt(ab_t) * x_t - sqrt(1 - ab_t) * v_hat``
+    (exact for ``v_hat = velocity_target``, since ``x_t = q_sample``). An error in ``v_hat`` moves x0 by at
+    most as much at every t, and near t = 0 x0 follows ``x_t`` itself.
+
+    Args:
+        x_t: ``(*B, D)`` noised points.
+        v_hat: ``(*B, D)`` predicted velocities.
+        alpha_bar_t: scalar tensor, the schedule at t.
+
+    Returns:
+        ``(*B, D)``.
+    """
+    return alpha_bar_t.sqrt() * x_t - (1.0 - alpha_bar_t).sqrt() * v_hat
+
+
 def ddim_timesteps(train_timesteps: int, steps: int) -> list[int]:
     """The ``steps + 1`` evenly spaced integer timesteps of a DDIM chain, from T down to 0.
 

@@ -9,7 +9,15 @@ import torch
 
 import gorl.decoders as D
 from gorl.decoders.diffusion import DiffusionConfig, DiffusionDecoder
-from gorl.decoders.functional import cosine_alpha_bars, ddim_step, ddim_timesteps, q_sample
+from gorl.decoders.functional import (
+    cosine_alpha_bars,
+    ddim_step,
+    ddim_step_from_x0,
+    ddim_timesteps,
+    q_sample,
+    velocity_target,
+    x0_from_velocity,
+)
 
 
 def test_cosine_schedule_properties():
@@ -54,6 +62,29 @@ def test_ddim_with_an_oracle_epsilon_recovers_x0_exactly():
     for t, tp in itertools.pairwise(chain):
         x = ddim_step(x, eps, ab[t], ab[tp])
         torch.testing.assert_close(x, q_sample(x0, eps, ab[tp].expand(6)), rtol=0, atol=1e-9)
+    torch.testing.assert_close(x, x0, rtol=0, atol=1e-9)
+
+
+def test_velocity_hand_numbers_and_exact_x0():
+    # alpha_bar = 0.64, a = 2, eps = -1: v = 0.8 * (-1) - 0.6 * 2 = -2; x_t = 1 (above);
+    # x0 = 0.8 * 1 - 0.6 * (-2) = 2 = a
+    a, eps, ab = torch.tensor([[2.0]]), torch.tensor([[-1.0]]), torch.tensor([0.64])
+    v = velocity_target(a, eps, ab)
+    assert v.item() == pytest.approx(-2.0)
+    assert x0_from_velocity(q_sample(a, eps, ab), v, ab[0]).item() == pytest.approx(2.0)
+
+
+def test_ddim_with_an_oracle_velocity_recovers_x0_exactly():
+    g = torch.Generator().manual_seed(1)
+    x0 = torch.randn(5, 2, generator=g, dtype=torch.float64)
+    eps = torch.randn(5, 2, generator=g, dtype=torch.float64)
+    ab = cosine_alpha_bars(40)
+    chain = ddim_timesteps(40, 6)
+    x = q_sample(x0, eps, ab[chain[0]].expand(5))
+    for t, tp in itertools.pairwise(chain):
+        v = velocity_target(x0, eps, ab[t].expand(5))
+        x = ddim_step_from_x0(x, x0_from_velocity(x, v, ab[t]), ab[t], ab[tp])
+        torch.testing.assert_close(x, q_sample(x0, eps, ab[tp].expand(5)), rtol=0, atol=1e-9)
     torch.testing.assert_close(x, x0, rtol=0, atol=1e-9)
 
 

@@ -8,7 +8,10 @@ import gorl.decoders as D
 from gorl.testing import check_refit_fidelity
 
 
-@pytest.mark.parametrize(("name", "options"), [("flow", {}), ("diffusion", {"prediction": "sample"})])
+@pytest.mark.parametrize(
+    ("name", "options"),
+    [("flow", {}), ("diffusion", {"prediction": "sample"}), ("diffusion", {"prediction": "velocity"})],
+)
 def test_the_built_in_decoders_take_over_a_known_policy(name, options):
     fid = check_refit_fidelity(lambda **kw: D.make(name, hidden=[64, 64], **options, **kw))
     assert fid.det_error <= 0.2
