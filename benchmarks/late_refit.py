@@ -9,9 +9,11 @@ its fidelity on held-out states (``gorl.twotimescale.fidelity``, in units of the
     python benchmarks/late_refit.py benchmarks/results/gorl_paired/runs/*/gorl-*/s0 \\
         --fits 1000:1e-3:constant 1000:1e-3:cosine 3000:1e-3:cosine --out benchmarks/results/late_refit.md
 
-A fit variant is ``steps:lr:schedule``, optionally followed by decoder options that replace the run's,
-``:key=value,key=value`` (``2000:1e-3:constant:prediction=velocity``). Prints a table and writes it
-to ``--out`` as rows arrive.
+A fit variant is ``steps:lr:schedule``, optionally followed by options that replace the run's,
+``:key=value,key=value``: a ``ScheduleConfig`` field (``pairing=coupled,actions_per_state=4``) or else a
+decoder option (``2000:1e-3:constant:prediction=velocity``). ``--episodes N`` also runs the data and the
+refitted policy on the same N fresh episodes (deterministic returns). Prints a table and writes it to
+``--out`` as rows arrive.
 """
 
 from __future__ import annotations
@@ -26,30 +28,35 @@ import torch
 
 from gorl.checkpoint import atomic_write_text
 from gorl.train import Trainer
+from gorl.twotimescale.config import ScheduleConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from refit_fidelity import parse_decoder, refit_loaded
 
 
-def late_refit(run: Path, fit: str) -> dict[str, float]:
-    """One refit of ``run``'s last policy with fit ``steps:lr:schedule[:key=value,...]``; the refit's
-    record."""
+def late_refit(run: Path, fit: str, episodes: int = 0) -> dict[str, float]:
+    """One refit of ``run``'s last policy with fit ``steps:lr:schedule[:key=value,...]`` (schedule fields
+    or decoder options), with ``episodes`` fresh episodes for the returns (0: none); the refit's record."""
     steps, lr, schedule, *rest = fit.split(":", 3)
     _, options = parse_decoder(":" + rest[0]) if rest else ("", {})
+    fields = {k: v for k, v in options.items() if k in ScheduleConfig.model_fields}
+    decoder_options = {k: v for k, v in options.items() if k not in fields}
     trainer = Trainer.load(run, progress=False, threads=1)
-    sched = trainer.schedule.model_copy(
-        update={
-            "decoder_options": {**trainer.schedule.decoder_options, **options},
-            "fit": trainer.schedule.fit.model_copy(
-                update={"steps": int(steps), "lr": float(lr), "lr_schedule": schedule, "progress": False}
-            ),
-            "fidelity_episodes": 0,
+    base = trainer.schedule.model_dump()
+    sched = ScheduleConfig.model_validate(
+        base
+        | fields
+        | {
+            "decoder_options": {**base["decoder_options"], **decoder_options},
+            "fit": base["fit"]
+            | {"steps": int(steps), "lr": float(lr), "lr_schedule": schedule, "progress": False},
+            "fidelity_episodes": episodes,
         }
     )
     stage = trainer.timescale.stage + 1
     total = 2 * trainer.config.total_steps
     return refit_loaded(
-        trainer, sched, stage=stage, total_steps=total, seed=trainer.config.seed, episodes=False
+        trainer, sched, stage=stage, total_steps=total, seed=trainer.config.seed, episodes=episodes > 0
     )
 
 
@@ -58,6 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("runs", type=Path, nargs="+", help="GoRL run directories with a final checkpoint")
     ap.add_argument("--fits", nargs="+", default=["1000:1e-3:constant", "1000:1e-3:cosine"])
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/late_refit.md"))
+    ap.add_argument("--episodes", type=int, default=0, help="fresh episodes for both policies' returns")
     args = ap.parse_args(argv)
     command = " ".join(["python benchmarks/late_refit.py", *(sys.argv[1:] if argv is None else argv)])
     torch.set_num_threads(1)
@@ -69,18 +77,22 @@ def main(argv: list[str] | None = None) -> int:
         "256 actions in units of the data policy's spread (targets: mean and deterministic error <= 0.2, "
         "spread in [0.9, 1.1]).",
         "",
-        "| run | fit (steps:lr:schedule) | mean err | spread | det err | energy | best val loss | fit s |",
-        "|---|---|---|---|---|---|---|---|",
+        "| run | fit (steps:lr:schedule) | mean err | spread | det err | energy | best val loss | fit s "
+        "| data return | refit return | kept |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     rows: list[str] = []
     for run in args.runs:
         for fit in args.fits:
             t0 = time.perf_counter()
-            r = late_refit(run, fit)
+            r = late_refit(run, fit, args.episodes)
+            nan = float("nan")
             rows.append(
                 f"| {run} | {fit} | {r['fidelity_mean_error']:.3f} | {r['fidelity_spread_ratio']:.2f} "
                 f"| {r['fidelity_det_error']:.3f} | {r['fidelity_energy_distance']:.3f} "
-                f"| {r['fit_best_val_loss']:.4f} | {r['fit_wall_time']:.0f} |"
+                f"| {r['fit_best_val_loss']:.4f} | {r['fit_wall_time']:.0f} "
+                f"| {r.get('return_data_det', nan):.1f} | {r.get('return_refit_det', nan):.1f} "
+                f"| {r.get('return_kept_det', nan):.2f} |"
             )
             print(rows[-1], f"({time.perf_counter() - t0:.0f} s in all)", flush=True)
             args.out.parent.mkdir(parents=True, exist_ok=True)
