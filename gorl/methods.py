@@ -169,8 +169,8 @@ def _gorl_ppo(decoder: str, scale: Scale) -> MethodSpec:
     else:
         schedule |= CPU_REFIT | {"stage_overrides": [{}, CPU_LATER_STAGES]}
         # DDIM from a predicted velocity: fitted more faithfully than a predicted action (late refits'
-        # spread 1.02-1.06 against 0.91-1.00), and the paired suite's stages beat the sample-predicting
-        # decoder's on the same seeds (docs/gorl.md, "Velocity prediction")
+        # spread 1.02-1.06 against 0.91-1.00); on the paired suite the two tie, IQM +0.001 after the refit
+        # over 18 pairs (docs/gorl.md, "Velocity prediction"; benchmarks/results/gorl_paired/)
         if decoder == "diffusion":
             schedule["decoder_options"] = {"prediction": "velocity"}
     if decoder == "diffusion" and scale == "paper":  # the official diffusion runs keep the encoder
