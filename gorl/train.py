@@ -374,6 +374,7 @@ class Trainer:
             self.decoder_name = ckpt["decoder_name"]
         self.policy.encoder.load_state_dict(ckpt["encoder"])
         self.policy.decoder.load_state_dict(ckpt["decoder"])
+        self.policy = self.timescale.restore(self.policy, self.learner)  # the decoder's observations
         self.timescale.bind(self.learner, self.policy)  # freezes the decoder again
         self.learner.load_state_dict(ckpt["optimizer"])
         self.evals, self.next_eval, self.wall = ckpt["evals"], ckpt["next_eval"], ckpt["wall"]

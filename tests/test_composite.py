@@ -131,3 +131,27 @@ def test_act_is_forward_on_plain_tensors():
     # by hand, 1-D: log N(0.5; 0, 2^2) = -0.5 * 0.0625 - log 2 - 0.5 log(2 pi)
     lp = gaussian_log_prob(torch.tensor([0.5]), torch.tensor([0.0]), torch.tensor([2.0]))
     assert abs(lp.item() - (-0.03125 - 0.693147 - 0.918939)) < 1e-5
+
+
+def test_the_decoder_reads_its_mapped_observations_everywhere():
+    from torch import nn
+
+    class Shift(nn.Module):
+        def forward(self, obs):
+            return obs + 1.0
+
+    torch.manual_seed(0)
+    enc = E.make("gaussian", obs_dim=5, latent_dim=3)
+    dec = D.make("flow", obs_dim=5, action_dim=3)
+    plain = CompositePolicy(enc, dec)
+    mapped = plain.with_decoder(dec, decoder_obs=Shift())
+    assert plain.decoder_obs is None and isinstance(mapped.decoder_obs, Shift)
+    obs, z = torch.randn(4, 5), torch.randn(4, 3)
+    torch.testing.assert_close(mapped.decode(obs, z), dec.decode(obs + 1.0, z))
+    torch.testing.assert_close(plain.decode(obs, z), dec.decode(obs, z))
+    torch.manual_seed(1)
+    out = mapped.act(obs)
+    torch.testing.assert_close(out["raw_action"], dec.decode(obs + 1.0, out["latent"]))
+    td = mapped(TensorDict({"observation": obs}, [4]))  # the TensorDict path too
+    torch.testing.assert_close(td["raw_action"], dec.decode(obs + 1.0, td["latent"]))
+    assert mapped.with_decoder(dec).decoder_obs is None  # a map belongs to its decoder, not the encoder

@@ -60,3 +60,63 @@ class RunningNorm(nn.Module):
         """Normalises ``x (*B, dim)``; returns ``x``'s dtype."""
         out = (x - self.mean.to(x.dtype)) / torch.sqrt(self.var + self.eps).to(x.dtype)
         return out if self.clip is None else out.clamp(-self.clip, self.clip)
+
+
+class Renormalize(nn.Module):
+    """Observations normalised by a live ``RunningNorm`` -> the same observations normalised by the
+    moments ``(mean, var)`` it had earlier (a decoder's refit): ``x * s_live / s_then + (m_live - m_then)
+    / s_then`` with ``s = sqrt(var + eps)``, then the live norm's clip.
+
+    The live norm is read at every call (it keeps updating) and is not a submodule: ``state_dict`` holds
+    the earlier moments only. Where the live norm clips, a clipped coordinate stays at the clip's image.
+
+    Args:
+        live: the normaliser the observations arrive through.
+        mean, var: the earlier moments ``(dim,)`` (float64; ``live``'s own when None).
+    """
+
+    mean: Tensor
+    var: Tensor
+    live: RunningNorm
+
+    def __init__(self, live: RunningNorm, mean: Tensor | None = None, var: Tensor | None = None) -> None:
+        super().__init__()
+        dim = live.mean.shape[0]
+        mean = live.mean if mean is None else mean
+        var = live.var if var is None else var
+        if mean.shape != (dim,) or var.shape != (dim,):
+            raise ValueError(
+                f"Renormalize needs moments of shape ({dim},) like its live norm, got mean "
+                f"{tuple(mean.shape)} and var {tuple(var.shape)}"
+            )
+        self.register_buffer("mean", mean.detach().to(live.mean.device, torch.float64).clone())
+        self.register_buffer("var", var.detach().to(live.mean.device, torch.float64).clone())
+        self.eps, self.clip = live.eps, live.clip
+        object.__setattr__(self, "live", live)  # read, never owned: not in state_dict or .to()
+
+    def forward(self, x: Tensor) -> Tensor:
+        """Re-normalises ``x (*B, dim)``; returns ``x``'s dtype."""
+        live = self.live
+        s_then = torch.sqrt(self.var + self.eps)
+        scale = torch.sqrt(live.var + self.eps) / s_then
+        shift = (live.mean - self.mean) / s_then
+        out = x * scale.to(x.dtype) + shift.to(x.dtype)
+        return out if self.clip is None else out.clamp(-self.clip, self.clip)
+
+    def drift(self) -> dict[str, float]:
+        """How far the live moments moved from the earlier ones: the largest mean shift in units of the
+        earlier std, and the smallest and largest ratio of live to earlier std over the dims."""
+        return moment_drift(self.mean, self.var, self.live.mean, self.live.var, self.eps)
+
+
+def moment_drift(mean0: Tensor, var0: Tensor, mean1: Tensor, var1: Tensor, eps: float) -> dict[str, float]:
+    """``obs_drift_mean`` (max over dims of |mean1 - mean0| / sqrt(var0 + eps)), ``obs_drift_std_min`` and
+    ``obs_drift_std_max`` (min and max of sqrt(var1 + eps) / sqrt(var0 + eps)); moments ``(dim,)``."""
+    s0 = torch.sqrt(var0.double() + eps)
+    ratio = torch.sqrt(var1.double().to(s0.device) + eps) / s0
+    shift = (mean1.double().to(s0.device) - mean0.double()).abs() / s0
+    return {
+        "obs_drift_mean": float(shift.max()),
+        "obs_drift_std_min": float(ratio.min()),
+        "obs_drift_std_max": float(ratio.max()),
+    }

@@ -29,6 +29,10 @@ Contract:
   optimisers, normalisation statistics, environment state, replay storage, counters; torch's global
   RNG is the caller's). ``load_state_dict`` follows a ``bind`` to a policy of the saved layout.
 
+An optimiser whose ``normalize`` is a running normaliser may also expose it (``ObservationNormalizing``:
+``observation_norm``), which lets the schedule keep a refitted decoder on the statistics of its refit
+(``ScheduleConfig.decoder_observations="frozen"``).
+
 Optimisers are registered by name with their config model and presets (``gorl.algos.registry``);
 ``gorl.testing.check_latent_optimizer`` checks this contract.
 """
@@ -79,4 +83,15 @@ class LatentOptimizer(Protocol):
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restores a snapshot taken by ``state_dict``."""
+        ...
+
+
+@runtime_checkable
+class ObservationNormalizing(Protocol):
+    """An optimiser that exposes the running normaliser behind ``normalize``."""
+
+    @property
+    def observation_norm(self) -> Any:
+        """The ``gorl.algos.running_norm.RunningNorm`` that ``normalize`` applies (its moments keep
+        updating), or None when observations are not normalised."""
         ...

@@ -10,14 +10,19 @@ Contract:
   when ``deterministic``), ``log_prob`` ``(*B,)`` (of the latent under the encoder), ``raw_action``
   ``(*B, action_dim)`` (unsquashed) and ``action`` (squashed into the bounds). Optimisers may add keys
   of their own through their term (DPPO's denoising chain).
-* ``with_decoder(decoder)``: a new policy sharing this encoder, paired with ``decoder``.
+* ``decode(obs, z)``: the unsquashed action ``(*B, action_dim)`` of latent ``z`` at ``obs`` (as the
+  encoder sees it): every caller outside the policy (refit pairs, SAC's reparameterised draw) decodes
+  through it, never through ``decoder.decode``, so that the policy's observation map applies.
+* ``with_decoder(decoder, decoder_obs=None)``: a new policy sharing this encoder, paired with
+  ``decoder``, which reads ``decoder_obs(obs)`` (a module, e.g. the normaliser's statistics of the
+  decoder's refit, ``gorl.algos.running_norm.Renormalize``) instead of ``obs`` when given.
 """
 
 from __future__ import annotations
 
 from typing import Protocol, runtime_checkable
 
-from torch import Tensor
+from torch import Tensor, nn
 
 from gorl.interfaces.decoder import GenerativeDecoder
 from gorl.interfaces.latent_policy import LatentPolicy
@@ -61,6 +66,12 @@ class ActingPolicy(Actor, Protocol):
         """z -> decode -> squash at ``obs (*B, obs_dim)``; see the module docstring."""
         ...
 
-    def with_decoder(self, decoder: GenerativeDecoder) -> ActingPolicy:
-        """A new policy sharing this encoder, paired with ``decoder``."""
+    def decode(self, obs: Tensor, z: Tensor) -> Tensor:
+        """The unsquashed action of latent ``z (*B, latent_dim)`` at ``obs (*B, obs_dim)``."""
+        ...
+
+    def with_decoder(
+        self, decoder: GenerativeDecoder, *, decoder_obs: nn.Module | None = None
+    ) -> ActingPolicy:
+        """A new policy sharing this encoder, paired with ``decoder`` (reading ``decoder_obs(obs)``)."""
         ...

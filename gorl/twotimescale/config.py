@@ -91,6 +91,12 @@ class ScheduleConfig(Config):
         description="fresh episodes on which the data policy and the refitted policy are both run, "
         "deterministic and stochastic, at every refit; 0: none",
     )
+    decoder_observations: Literal["running", "frozen"] = Field(
+        "running",
+        description="the observations a refitted decoder reads: normalised with the running statistics, "
+        "which keep moving after its refit (the official code), or with those of its refit, frozen "
+        "(gorl.algos.running_norm.Renormalize; the encoder and critic keep the running ones)",
+    )
     data_from_best: bool = Field(
         True,
         description="collect refit data with the stage's best-evaluated encoder (the official code restarts "

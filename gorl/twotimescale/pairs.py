@@ -56,7 +56,7 @@ def draw_pairs(
     states = obs.repeat_interleave(k, dim=0)
     loc, scale = policy.encoder.loc_scale(states)
     eps = torch.randn(loc.shape, generator=generator, device=generator.device).to(loc.device, loc.dtype)
-    action = policy.decoder.decode(states, loc + scale * eps).clamp(-raw_action_clip, raw_action_clip)
+    action = policy.decode(states, loc + scale * eps).clamp(-raw_action_clip, raw_action_clip)
     return RefitPairs(states, action, eps if coupled else None)
 
 

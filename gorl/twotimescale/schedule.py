@@ -12,7 +12,10 @@
   the encoder reset to the prior, and the optimiser told of the new decoder
   (``LatentOptimizer.bind(..., new_decoder=True)``);
 * its record: fit figures, fidelity of the refitted policy to the data policy on held-out states, and
-  both policies' returns on the same fresh episodes (``gorl.twotimescale.fidelity``).
+  both policies' returns on the same fresh episodes (``gorl.twotimescale.fidelity``), and how far the
+  observation normaliser's moments moved since the previous refit;
+* what the refitted decoder reads: observations normalised with the running statistics, or with those
+  of its refit (``decoder_observations``), the moments kept in this object's state.
 
 The Trainer keeps I/O, evaluation, checkpoints and the loop; it asks this object what to do next.
 """
@@ -27,9 +30,10 @@ from typing import Any, Literal
 import torch
 from torch import Tensor
 
+from gorl.algos.running_norm import Renormalize, RunningNorm, moment_drift
 from gorl.interfaces.decoder import GenerativeDecoder
 from gorl.interfaces.latent_policy import AnchoredLatentPolicy
-from gorl.interfaces.optimizer import LatentOptimizer
+from gorl.interfaces.optimizer import LatentOptimizer, ObservationNormalizing
 from gorl.interfaces.policy import ActingPolicy
 from gorl.twotimescale.config import ScheduleConfig
 from gorl.twotimescale.fidelity import action_fidelity
@@ -64,6 +68,8 @@ class TwoTimescale:
         self.best_encoder: dict[str, Any] | None = None  # the stage's best-evaluated encoder
         self.stage_returns: list[float] = []  # the stage's evaluation returns so far
         self._couples: bool | None = None  # the fitted decoder's couples trait, read at the first refit
+        # the observation normaliser's (mean, var) at the last refit (CPU, float64); None before one
+        self.refit_moments: tuple[Tensor, Tensor] | None = None
 
     # -- the plan --------------------------------------------------------------------------------
     @property
@@ -130,7 +136,6 @@ class TwoTimescale:
         decoder.requires_grad_(False)
         if cfg.at(cfg.reset_encoder, stage):
             self._reset_encoder(data_policy, policy, pairs.obs)
-        refitted = policy.with_decoder(decoder)
         record: dict[str, Any] = {
             "kind": "refit",
             "stage": stage,
@@ -139,12 +144,51 @@ class TwoTimescale:
             "data_and_fit_wall_time": time.perf_counter() - t0,
             **report.summary(),
         }
+        norm = self._observation_norm(learner)
+        if norm is not None:  # the decoder was fitted on observations under these moments
+            if self.refit_moments is not None:
+                record |= moment_drift(*self.refit_moments, norm.mean, norm.var, norm.eps)
+            self.refit_moments = (norm.mean.detach().cpu().clone(), norm.var.detach().cpu().clone())
+        refitted = self._paired(policy, decoder, norm)
         record |= self._fidelity(data_policy, refitted, held_out, episodes)
         if returns_before:  # the data encoder's evaluation: its stage's best, or the last one
             record["return_before_refit"] = max(returns_before) if cfg.data_from_best else returns_before[-1]
         record["seconds"] = time.perf_counter() - t0
         self.bind(learner, refitted, new_decoder=True)
         return refitted, record
+
+    def restore(self, policy: ActingPolicy, learner: LatentOptimizer) -> ActingPolicy:
+        """``policy`` (its decoder's weights loaded from a checkpoint) reading the observations its
+        decoder was fitted on; call after ``load_state_dict``, before ``bind``."""
+        if self.refit_moments is None or self.config.decoder is None:
+            return policy
+        return self._paired(policy, policy.decoder, self._observation_norm(learner))
+
+    def _observation_norm(self, learner: LatentOptimizer) -> RunningNorm | None:
+        """The learner's running normaliser (None when it normalises nothing); with
+        ``decoder_observations="frozen"`` a learner must expose it."""
+        if isinstance(learner, ObservationNormalizing):
+            norm: RunningNorm | None = learner.observation_norm
+            return norm
+        if self.config.decoder_observations == "frozen":
+            raise TypeError(
+                f"decoder_observations='frozen' needs an optimiser that exposes its observation "
+                f"normaliser (observation_norm); {type(learner).__name__} does not: use 'running'"
+            )
+        return None
+
+    def _paired(
+        self, policy: ActingPolicy, decoder: GenerativeDecoder, norm: RunningNorm | None
+    ) -> ActingPolicy:
+        """``policy``'s encoder with ``decoder``, which reads observations under the last refit's
+        moments when ``decoder_observations`` is frozen (and observations are normalised)."""
+        if (
+            self.config.decoder_observations == "frozen"
+            and norm is not None
+            and self.refit_moments is not None
+        ):
+            return policy.with_decoder(decoder, decoder_obs=Renormalize(norm, *self.refit_moments))
+        return policy.with_decoder(decoder)
 
     def _reset_encoder(self, data_policy: ActingPolicy, policy: ActingPolicy, obs: Tensor) -> None:
         """Returns ``policy``'s encoder to the prior as ``config.encoder_reset`` says; anchored: with loc
@@ -219,12 +263,13 @@ class TwoTimescale:
 
     # -- checkpoints -----------------------------------------------------------------------------
     def state_dict(self) -> dict[str, Any]:
-        """Stage, phase and the stage's evaluation bookkeeping."""
+        """Stage, phase, the stage's evaluation bookkeeping and the last refit's observation moments."""
         return {
             "stage": self.stage,
             "phase": self.phase,
             "best_encoder": self.best_encoder,
             "stage_returns": list(self.stage_returns),
+            "refit_moments": self.refit_moments,
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -232,3 +277,5 @@ class TwoTimescale:
         self.stage, self.phase = int(state["stage"]), state["phase"]
         self.best_encoder = state["best_encoder"]
         self.stage_returns = list(state["stage_returns"])
+        moments = state.get("refit_moments")  # absent from checkpoints written before it was kept
+        self.refit_moments = None if moments is None else (moments[0], moments[1])

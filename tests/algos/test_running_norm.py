@@ -1,3 +1,4 @@
+import pytest
 import torch
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -33,3 +34,41 @@ def test_state_dict_round_trip():
     b.load_state_dict(a.state_dict())
     x = torch.randn(3, 4)
     torch.testing.assert_close(a(x), b(x))
+
+
+def test_renormalize_maps_live_normalised_obs_to_the_earlier_moments():
+    from gorl.algos.running_norm import Renormalize
+
+    g = torch.Generator().manual_seed(0)
+    live = RunningNorm(3, eps=1e-6)
+    live.update(torch.randn(200, 3, generator=g) * torch.tensor([1.0, 2.0, 0.5]) + 1.0)
+    frozen = Renormalize(live)
+    then = RunningNorm(3, eps=1e-6)
+    then.load_state_dict(live.state_dict())
+    raw = torch.randn(7, 3, generator=g) * 2
+    torch.testing.assert_close(frozen(live(raw)), live(raw))  # at its refit: the identity
+    live.update(torch.randn(500, 3, generator=g) * torch.tensor([3.0, 0.5, 1.0]) - 2.0)  # the norm moves
+    assert not torch.allclose(live(raw), then(raw), atol=0.1)
+    torch.testing.assert_close(frozen(live(raw)), then(raw))  # the earlier normalisation, exactly
+    assert set(frozen.state_dict()) == {"mean", "var"}  # the live norm is read, not owned
+    d = frozen.drift()
+    s0 = then.var.sqrt()
+    assert d["obs_drift_mean"] == pytest.approx(float(((live.mean - then.mean).abs() / s0).max()), rel=1e-5)
+    ratio = live.var.sqrt() / s0
+    assert d["obs_drift_std_min"] == pytest.approx(float(ratio.min()), rel=1e-5)
+    assert d["obs_drift_std_max"] == pytest.approx(float(ratio.max()), rel=1e-5)
+
+
+def test_moment_drift_by_hand_and_renormalize_rejects_other_shapes():
+    from gorl.algos.running_norm import Renormalize, moment_drift
+
+    d = moment_drift(
+        torch.tensor([0.0, 1.0]),
+        torch.tensor([4.0, 1.0]),
+        torch.tensor([1.0, 1.5]),
+        torch.tensor([9.0, 1.0]),
+        0.0,
+    )  # shifts 1/2 and 0.5/1, std ratios 3/2 and 1
+    assert d == {"obs_drift_mean": 0.5, "obs_drift_std_min": 1.0, "obs_drift_std_max": 1.5}
+    with pytest.raises(ValueError, match=r"moments of shape \(3,\)"):
+        Renormalize(RunningNorm(3), torch.zeros(4), torch.ones(4))

@@ -174,3 +174,55 @@ def test_the_refit_clips_raw_actions_in_one_place(tmp_path, monkeypatch, per_sta
     }
     Trainer(TrainConfig(**run), tmp_path).run()
     assert len(seen) == 3 and max(seen) == pytest.approx(0.05)  # clipped (float32), and reached
+
+
+def _frozen(**schedule):
+    run = _anchored()
+    run["schedule"] = {**run["schedule"], "decoder_observations": "frozen", **schedule}
+    return run
+
+
+def test_a_frozen_decoder_reads_the_observations_of_its_refit(tmp_path, numbers):
+    import torch
+
+    from gorl.algos.running_norm import Renormalize, RunningNorm
+
+    trainer = Trainer(TrainConfig(**_frozen()), tmp_path)
+    trainer.run()
+    live = trainer.learner.observation_norm
+    obs_map = trainer.policy.decoder_obs
+    assert isinstance(obs_map, Renormalize) and obs_map.live is live  # follows the learner's norm
+    then = RunningNorm(live.mean.shape[0], eps=live.eps)
+    then.count.fill_(1.0)
+    then.mean.copy_(trainer.timescale.refit_moments[0])
+    then.m2.copy_(trainer.timescale.refit_moments[1])
+    raw = torch.randn(6, live.mean.shape[0]) * 3
+    assert not torch.allclose(live(raw), then(raw), atol=1e-3)  # the norm moved after the last refit
+    z = torch.randn(6, trainer.policy.encoder.latent_dim)
+    torch.testing.assert_close(
+        trainer.policy.decode(live(raw), z), trainer.policy.decoder.decode(then(raw), z)
+    )
+    refits = [r for r in numbers(tmp_path) if r["kind"] == "refit"]
+    assert "obs_drift_mean" not in refits[0]  # nothing to compare with at the first refit
+    for r in refits[1:]:  # how far the norm moved over the stage before each later refit
+        assert r["obs_drift_mean"] > 0 and 0 < r["obs_drift_std_min"] <= r["obs_drift_std_max"]
+
+
+def test_frozen_and_running_decoder_observations_agree_up_to_the_stage_after_the_refit(tmp_path, numbers):
+    # at its refit the map is the identity: the two runs share stage 0 and the refit's record
+    Trainer(TrainConfig(**_frozen()), tmp_path / "frozen").run()
+    Trainer(TrainConfig(**_anchored()), tmp_path / "running").run()
+    frozen, running = numbers(tmp_path / "frozen"), numbers(tmp_path / "running")
+    first = next(i for i, r in enumerate(running) if r["kind"] == "refit")
+    assert frozen[: first + 1] == running[: first + 1]
+    assert frozen != running  # and differ once the norm has moved
+
+
+@pytest.mark.parametrize("nth", [5, 8])
+def test_a_frozen_run_resumes_to_the_same_numbers(tmp_path, monkeypatch, resume_check, numbers, nth):
+    ref = Trainer(TrainConfig(**_frozen()), tmp_path / "ref").run()
+    resumed = resume_check(
+        TrainConfig(**_frozen()), tmp_path / "b", monkeypatch, kill_at="iteration", nth=nth
+    )
+    assert resumed["final_return"] == ref["final_return"]
+    assert numbers(tmp_path / "b") == numbers(tmp_path / "ref")

@@ -21,6 +21,7 @@ from gorl.algos.ppo import functional as F
 from gorl.algos.ppo.config import PPOConfig
 from gorl.algos.ppo.latent import LatentTerm
 from gorl.algos.rollout import Rollout
+from gorl.algos.running_norm import RunningNorm
 from gorl.config import with_overrides
 from gorl.interfaces.env import BatchedEnv
 from gorl.interfaces.policy import ActingPolicy
@@ -103,6 +104,11 @@ class PPOOptimizer:
     def normalize(self, obs: Tensor) -> Tensor:
         """Running-normalised observations (identity when ``normalize_observations`` is off)."""
         return self.rollout.normalize(obs)
+
+    @property
+    def observation_norm(self) -> RunningNorm | None:
+        """The running normaliser behind ``normalize`` (None when ``normalize_observations`` is off)."""
+        return self.rollout.norm if self.rollout.normalize_observations else None
 
     def iterate(self) -> dict[str, float]:
         """Collect ``rollout_length`` steps per env, then ``update_epochs`` passes of minibatch PPO."""

@@ -18,8 +18,8 @@ Actor (``sac_actor``): the encoder's own network ``s -> (loc, scale)`` with the 
 SACLoss weighs the score by alpha in the actor and target terms and tunes alpha on it, so everything
 entropy-like acts on the latent. With the action critic, SACLoss evaluates Q(s, a) on the decoded draw:
 the actor's gradient runs ``Q -> a -> squash -> decoder (frozen weights) -> z -> (loc, scale) ->
-encoder``. The decoder is reached through a plain callable (``DecodeSquash``), not a registered
-sub-module, so SACLoss never collects its weights.
+encoder``. The decoder is reached through a plain callable (``DecodeSquash`` over the policy's
+``decode``), not a registered sub-module, so SACLoss never collects its weights.
 """
 
 from __future__ import annotations
@@ -79,13 +79,14 @@ def q_network(obs_dim: int, x_key: str, x_dim: int, hidden: list[int], layer_nor
 
 
 class DecodeSquash:
-    """``(s, z) -> squash(decoder.decode(s, z))``; holds the decoder without registering it."""
+    """``(s, z) -> squash(decode(s, z))``; ``decode`` is the policy's (``ActingPolicy.decode``), held as a
+    plain callable so that the decoder is not registered."""
 
-    def __init__(self, decoder: Any, low: Tensor, high: Tensor) -> None:
-        self.decoder, self.low, self.high = decoder, low, high
+    def __init__(self, decode: Callable[[Tensor, Tensor], Tensor], low: Tensor, high: Tensor) -> None:
+        self.decode, self.low, self.high = decode, low, high
 
     def __call__(self, obs: Tensor, z: Tensor) -> Tensor:
-        return squash(self.decoder.decode(obs, z), self.low, self.high)
+        return squash(self.decode(obs, z), self.low, self.high)
 
 
 class LatentSample(Distribution):

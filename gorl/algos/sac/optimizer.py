@@ -43,6 +43,7 @@ from torch import Tensor, nn
 
 from gorl.algos.guards import NonFiniteError, check_finite
 from gorl.algos.rollout import Rollout
+from gorl.algos.running_norm import RunningNorm
 from gorl.algos.sac.config import SACConfig
 from gorl.algos.sac.critic import TwinCritic, twin_q
 from gorl.algos.sac.legacy import upgrade_state
@@ -137,6 +138,11 @@ class SACLatentOptimizer:
     def normalize(self, obs: Tensor) -> Tensor:
         """Running-normalised observations (identity when ``normalize_observations`` is off)."""
         return self.rollout.normalize(obs)
+
+    @property
+    def observation_norm(self) -> RunningNorm | None:
+        """The running normaliser behind ``normalize`` (None when ``normalize_observations`` is off)."""
+        return self.rollout.norm if self.rollout.normalize_observations else None
 
     def iterate(self) -> dict[str, float]:
         """Collects ``steps_per_iteration`` env steps, one batched step at a time, each followed by its
@@ -296,7 +302,7 @@ class SACLatentOptimizer:
         score = latent_score(z, eps, scale, self.config.regularizer == "kl", self._bounds)
         if self._x_field == "latent":
             return Draw(z, score, loc, scale)
-        raw = self.policy.decoder.decode(obs, z)
+        raw = self.policy.decode(obs, z)
         return Draw(squash(raw, self.policy.action_low, self.policy.action_high), score, loc, scale)
 
     def _transitions(self, raw: dict[str, Tensor]) -> dict[str, Tensor]:

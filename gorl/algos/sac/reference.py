@@ -83,7 +83,7 @@ def torchrl_sac_loss(opt: Any) -> SACLoss:
         actor = sac_actor(encoder, LATENT, None, relative_to_prior=kl, squash_bounds=bounds)
     else:
         x_key, x_dim = ACTION, policy.action_low.shape[-1]
-        decode = DecodeSquash(policy.decoder, policy.action_low, policy.action_high)
+        decode = DecodeSquash(policy.decode, policy.action_low, policy.action_high)
         actor = sac_actor(encoder, ACTION, decode, relative_to_prior=kl, squash_bounds=bounds)
     q = q_network(encoder.obs_dim, x_key, x_dim, c.critic_hidden, c.critic_layer_norm)
     loss = SACLoss(

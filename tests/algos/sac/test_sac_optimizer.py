@@ -152,7 +152,7 @@ def test_latent_sample_scores():
     identity = decoders.make("identity", obs_dim=5, action_dim=3)
     low, high = -torch.ones(3), torch.ones(3)
     torch.manual_seed(0)
-    a, _ = LatentSample(loc, scale, obs, DecodeSquash(identity, low, high)).rsample_and_log_prob()
+    a, _ = LatentSample(loc, scale, obs, DecodeSquash(identity.decode, low, high)).rsample_and_log_prob()
     torch.manual_seed(0)
     assert torch.allclose(a, torch.tanh(LatentSample(loc, scale, obs).rsample()), atol=1e-6)
 
