@@ -252,6 +252,7 @@ REFIT_COLUMNS = (
     ("return_refit_det", "refitted", ".1f"),
     ("return_before_refit", "before (best eval)", ".1f"),
     ("return_after_refit", "after", ".1f"),
+    ("obs_drift_mean", "obs drift", ".2f"),
     ("fit_wall_time", "fit s", ".0f"),
 )
 
@@ -286,7 +287,9 @@ def _refits_md(suite: Suite) -> list[str]:
         "(`gorl.twotimescale.fidelity`). data policy / refitted: deterministic returns of both on the same "
         "fresh episodes. before: the evaluation of the encoder the data came from (the stage's best when "
         "`data_from_best`, a selection statistic); after: the refitted policy on the run's evaluation "
-        "episodes as its stage starts.",
+        "episodes as its stage starts. obs drift: the largest shift of the observation normaliser's mean "
+        "since the previous refit, in that refit's stds (what a decoder reading running statistics saw "
+        "move; none at the first refit).",
         "",
         *_md_table(["task", "method", "stage", "seeds", *(h for _, h, _ in REFIT_COLUMNS)], rows),
     ]
