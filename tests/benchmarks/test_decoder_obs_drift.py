@@ -1,0 +1,31 @@
+"""benchmarks/decoder_obs_drift.py: decoded actions under two normalisers, on a decoder known by hand."""
+
+import pytest
+import torch
+from torch import nn
+
+from gorl.algos.running_norm import RunningNorm
+
+
+class _ObsPlusZ(nn.Module):
+    """g(s, z) = s[:, :2] + z: its mean action moves exactly as the normalised observation does."""
+
+    obs_dim, latent_dim, action_dim = 3, 2, 2
+
+    def decode(self, obs, z):
+        return obs[:, :2] + z
+
+
+def test_the_decoded_shift_is_the_normalised_observations_shift(load_script):
+    drift = load_script("decoder_obs_drift").decoded_drift
+    then, now = RunningNorm(3, eps=0.0), RunningNorm(3, eps=0.0)
+    then.update(torch.tensor([[0.0, 0.0, 0.0], [2.0, 2.0, 2.0]]))  # mean 1, std 1
+    now.update(torch.tensor([[1.0, 1.0, 1.0], [3.0, 3.0, 3.0]]))  # mean 2, std 1
+    raw = torch.randn(5, 3)
+    same = drift(_ObsPlusZ(), raw, then, then, draws=512)
+    assert same["shift_median"] == 0.0 and same["ratio_median"] == pytest.approx(1.0)
+    moved = drift(_ObsPlusZ(), raw, then, now, draws=512)  # every normalised coordinate is 1 lower
+    spread = 1.0  # the std of z over 512 draws, near 1: the shift is 1 / that std
+    assert moved["shift_median"] == pytest.approx(spread, rel=0.1) and moved["ratio_median"] == pytest.approx(
+        1.0
+    )
