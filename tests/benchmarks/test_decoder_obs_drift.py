@@ -29,3 +29,29 @@ def test_the_decoded_shift_is_the_normalised_observations_shift(load_script):
     assert moved["shift_median"] == pytest.approx(spread, rel=0.1) and moved["ratio_median"] == pytest.approx(
         1.0
     )
+
+
+def test_both_scripts_run_on_tiny_runs(tmp_path, load_script):
+    # a tiny gorl-fm run (its stage-1 decoder) and a tiny ppo run stopped at its first refit (213 steps
+    # round up to 240: the statistics differ a little from the refit's, which only the numbers show)
+    import math
+
+    from gorl.testing.tiny import tiny_run
+    from gorl.train import Trainer
+    from gorl.train_config import TrainConfig
+
+    Trainer(TrainConfig(**tiny_run("gorl-fm")), tmp_path / "gorl").run()
+    Trainer(TrainConfig(**tiny_run("ppo", total_steps=240)), tmp_path / "ppo").run()
+    out = tmp_path / "drift.md"
+    args = ["--at-refit", str(tmp_path / "ppo"), str(tmp_path / "gorl"), "--states", "16", "--out", str(out)]
+    assert load_script("decoder_obs_drift").main(args) == 0
+    row = [x for x in out.read_text().splitlines() if x.startswith(f"| {tmp_path / 'gorl'}")]
+    assert len(row) == 1 and "240 -> 640" in row[0]
+    assert all(math.isfinite(float(c)) for c in row[0].strip("|").split("|")[-3:])
+    out = tmp_path / "reach.md"
+    args = ["--at-refit", str(tmp_path / "ppo"), "--decoders", str(tmp_path / "gorl"), "--states-from"]
+    args += [str(tmp_path / "gorl"), "--states", "8", "--out", str(out)]
+    assert load_script("refit_reach").main(args) == 0
+    rows = [x for x in out.read_text().splitlines() if x.startswith(f"| {tmp_path / 'gorl'}")]
+    assert [r.split("|")[2].strip() for r in rows] == ["refit", str(tmp_path / "gorl")]
+    assert all(math.isfinite(float(c)) for r in rows for c in r.strip("|").split("|")[2:])
