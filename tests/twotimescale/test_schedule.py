@@ -226,3 +226,37 @@ def test_a_frozen_run_resumes_to_the_same_numbers(tmp_path, monkeypatch, resume_
     )
     assert resumed["final_return"] == ref["final_return"]
     assert numbers(tmp_path / "b") == numbers(tmp_path / "ref")
+
+
+def _tiny_sac(**schedule):
+    opt = {"num_envs": 2, "steps_per_iteration": 40, "warmup_steps": 24, "batch_size": 16,
+           "buffer_size": 1000, "critic_hidden": [32]}  # fmt: skip
+    refits = {**tiny_run()["schedule"], "stage_fractions": [0.5, 0.25, 0.25], **schedule}
+    return {"task": "cheetah-run", "episode_length": 50, "eval_every": 80, "eval_envs": 2, "progress": False,
+            "plot": False, "checkpoint_every_steps": 0, "optimizer": opt, "method": "gorl-sac-fm",
+            "total_steps": 320, "encoder": {"hidden": [32, 32]}, "schedule": refits}  # fmt: skip
+
+
+def test_gorl_sac_anchors_its_encoder_and_reads_frozen_observations(
+    tmp_path, monkeypatch, resume_check, numbers
+):
+    import torch
+
+    from gorl.algos.running_norm import Renormalize
+
+    run = _tiny_sac(encoder_reset="anchored", decoder_observations="frozen")
+    run["optimizer"] |= {"normalize_observations": True}  # SAC's default normalises nothing: no map then
+    config = TrainConfig(**run)
+    trainer = Trainer(config, tmp_path / "ref")
+    trainer.run()
+    refits = [r for r in numbers(tmp_path / "ref") if r["kind"] == "refit"]
+    assert len(refits) == 2 and all(r["fidelity_det_error"] >= 0 for r in refits)
+    loc_scale = trainer.policy.encoder.loc_scale
+    assert loc_scale.anchor is not None and not torch.equal(loc_scale.gain, torch.ones_like(loc_scale.gain))
+    assert not torch.equal(loc_scale.net[0].weight, loc_scale.anchor[0].weight)  # SAC trained it
+    assert isinstance(trainer.policy.decoder_obs, Renormalize)
+    assert trainer.policy.decoder_obs.live is trainer.learner.observation_norm
+    # killed in the iteration after the first refit (4 iterations of 40 steps per stage-0 half), resumed
+    resumed = resume_check(config, tmp_path / "b", monkeypatch, kill_at="iteration", nth=6)
+    assert numbers(tmp_path / "b") == numbers(tmp_path / "ref")
+    assert resumed["final_return"] == trainer.evals[-1]["return_mean"]
