@@ -16,6 +16,10 @@ plays no part here. Figures in units of the data policy's spread, as in the refi
     python benchmarks/refit_reach.py --at-refit /tmp/ppo_replay \\
         --decoders benchmarks/results/gorl_paired/runs/cheetah-run/gorl-{fm,diff}/s0 \\
         --states-from benchmarks/results/gorl_paired/runs/cheetah-run/{ppo,gorl-fm}/s0
+
+``--fits`` refits the data policy here instead, with a method's cpu schedule (``--method``) and each fit
+variant in ``late_refit.py``'s form, ``steps:lr:schedule[:key=value,...]`` (schedule fields or decoder
+options): ``--method gorl-diff --fits 2000:1e-3:constant 2000:1e-3:constant:actions_per_state=1``.
 """
 
 from __future__ import annotations
@@ -23,17 +27,24 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
 from torch import Tensor
 
 import gorl.encoders as encoders
+import gorl.methods as methods
 from gorl.checkpoint import atomic_write_text
 from gorl.composite import CompositePolicy
 from gorl.decoders import snapshot
+from gorl.interfaces.policy import ActingPolicy
 from gorl.train import Trainer
+from gorl.twotimescale.config import ScheduleConfig
 from gorl.twotimescale.fidelity import action_fidelity
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from refit_fidelity import parse_decoder, refit_loaded
 
 
 def raw_states(run: Path, n: int) -> Tensor:
@@ -45,10 +56,38 @@ def raw_states(run: Path, n: int) -> Tensor:
     return raw.reshape(-1, raw.shape[-1])[:n].cpu()
 
 
+def refitted(at_refit: Path, method: str, fit: str) -> tuple[ActingPolicy, dict[str, float]]:
+    """The data policy of ``at_refit`` refitted with ``method``'s cpu schedule and fit variant ``fit``:
+    the refitted policy (its encoder at the prior) and the refit's record."""
+    steps, lr, lr_schedule, *rest = fit.split(":", 3)
+    _, options = parse_decoder(":" + rest[0]) if rest else ("", {})
+    fields = {k: v for k, v in options.items() if k in ScheduleConfig.model_fields}
+    base = ScheduleConfig.model_validate(methods.get(method, "cpu").schedule).model_dump()
+    decoder_options = {k: v for k, v in options.items() if k not in fields}
+    sched = ScheduleConfig.model_validate(
+        base
+        | fields
+        | {
+            "decoder_options": {**base["decoder_options"], **decoder_options},
+            "fit": base["fit"]
+            | {"steps": int(steps), "lr": float(lr), "lr_schedule": lr_schedule, "progress": False},
+            "fidelity_episodes": 0,
+        }
+    )
+    trainer = Trainer.load(at_refit, progress=False, threads=1)
+    total = 3 * trainer.config.total_steps  # stage 0 is a third of a GoRL run's budget
+    record = refit_loaded(
+        trainer, sched, stage=1, total_steps=total, seed=trainer.config.seed, episodes=False
+    )
+    return trainer.policy, record
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--at-refit", type=Path, required=True, help="a run that stopped at the first refit")
-    ap.add_argument("--decoders", type=Path, nargs="+", required=True, help="GoRL runs (decoders/stage1.pt)")
+    ap.add_argument("--decoders", type=Path, nargs="*", default=[], help="GoRL runs (decoders/stage1.pt)")
+    ap.add_argument("--method", default="gorl-diff", help="whose cpu schedule --fits refit with")
+    ap.add_argument("--fits", nargs="*", default=[], help="fit variants: steps:lr:schedule[:key=value,...]")
     ap.add_argument("--states-from", type=Path, nargs="*", default=[], help="runs whose final states to use")
     ap.add_argument("--states", type=int, default=128)
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/refit_reach.md"))
@@ -73,16 +112,23 @@ def main(argv: list[str] | None = None) -> int:
         "|---|---|---|---|---|---|---|",
     ]
     rows: list[str] = []
-    for run in args.decoders:
-        decoder = snapshot.build(snapshot.read(run / "decoders" / "stage1.pt"))
-        refitted = CompositePolicy(prior, decoder, data.policy.action_low, data.policy.action_high)
+
+    def candidates() -> Iterator[tuple[str, ActingPolicy]]:  # one at a time: rows are written as they come
+        for run in args.decoders:
+            decoder = snapshot.build(snapshot.read(run / "decoders" / "stage1.pt"))
+            yield str(run), CompositePolicy(prior, decoder, data.policy.action_low, data.policy.action_high)
+        for fit in args.fits:
+            policy, record = refitted(args.at_refit, args.method, fit)
+            yield f"{args.method} {fit} (fit {record['fit_wall_time']:.0f} s)", policy
+
+    for label, policy in candidates():
         for name, raw in sources.items():
             obs = norm(raw.double()).float() if norm is not None else raw
             torch.manual_seed(1)
             spread = data.policy.act(obs.repeat_interleave(256, 0))["raw_action"].reshape(len(obs), 256, -1)
-            f = action_fidelity(data.policy, refitted, obs)
+            f = action_fidelity(data.policy, policy, obs)
             rows.append(
-                f"| {run} | {name} | {float(spread.std(1).mean()):.3f} | {f.mean_error:.3f} "
+                f"| {label} | {name} | {float(spread.std(1).mean()):.3f} | {f.mean_error:.3f} "
                 f"| {f.spread_ratio:.2f} | {f.det_error:.3f} | {f.energy_distance:.3f} |"
             )
             print(rows[-1], flush=True)

@@ -51,7 +51,11 @@ def test_both_scripts_run_on_tiny_runs(tmp_path, load_script):
     out = tmp_path / "reach.md"
     args = ["--at-refit", str(tmp_path / "ppo"), "--decoders", str(tmp_path / "gorl"), "--states-from"]
     args += [str(tmp_path / "gorl"), "--states", "8", "--out", str(out)]
+    # and a refit of the data policy here, with gorl-fm's cpu schedule made small
+    args += ["--method", "gorl-fm", "--fits", "5:1e-3:constant:decoder_pairs=64,fidelity_states=8"]
     assert load_script("refit_reach").main(args) == 0
-    rows = [x for x in out.read_text().splitlines() if x.startswith(f"| {tmp_path / 'gorl'}")]
-    assert [r.split("|")[2].strip() for r in rows] == ["refit", str(tmp_path / "gorl")]
-    assert all(math.isfinite(float(c)) for r in rows for c in r.strip("|").split("|")[2:])
+    rows = [x for x in out.read_text().splitlines() if x.startswith("| ")][1:]
+    labels = [r.split("|")[1].strip() for r in rows]
+    assert labels[:2] == [str(tmp_path / "gorl")] * 2 and labels[2].startswith("gorl-fm 5:1e-3:constant")
+    assert [r.split("|")[2].strip() for r in rows] == ["refit", str(tmp_path / "gorl")] * 2
+    assert all(math.isfinite(float(c)) for r in rows for c in r.strip("|").split("|")[3:])
