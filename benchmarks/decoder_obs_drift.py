@@ -29,10 +29,12 @@ import torch
 from torch import Tensor
 
 from gorl.algos.running_norm import RunningNorm, moment_drift
-from gorl.checkpoint import atomic_write_text
 from gorl.decoders import snapshot
 from gorl.interfaces.decoder import GenerativeDecoder
 from gorl.train import Trainer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from refit_fidelity import emit, raw_states
 
 
 @torch.no_grad()
@@ -93,24 +95,17 @@ def main(argv: list[str] | None = None) -> int:
     ]
     rows: list[str] = []
     for run in args.runs:
-        trainer = Trainer.load(run, progress=False, threads=1)
         now = norm_of(run)
-        torch.manual_seed(0)
-        rollout = trainer.learner.rollout  # type: ignore[attr-defined]
-        steps = -(-args.states // rollout.env.num_envs)
-        raw = rollout.collect(trainer.policy, steps, where="drift", count=False)["obs"]
-        raw = raw.reshape(-1, raw.shape[-1])[: args.states].cpu()
+        raw = raw_states(run, args.states)
         decoder = snapshot.build(snapshot.read(run / "decoders" / "stage1.pt"))
         d = moment_drift(then.mean, then.var, now.mean, now.var, then.eps)
         r = decoded_drift(decoder, raw, then, now)
-        rows.append(
+        row = (
             f"| {run} | {int(then.count):,} -> {int(now.count):,} | {d['obs_drift_mean']:.2f} "
             f"| {d['obs_drift_std_min']:.2f}-{d['obs_drift_std_max']:.2f} | {r['shift_median']:.2f} "
             f"| {r['shift_p90']:.2f} | {r['ratio_median']:.2f} |"
         )
-        print(rows[-1], flush=True)
-        args.out.parent.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(args.out, "\n".join(head + rows) + "\n")
+        emit(args.out, head, rows, row)
     return 0
 
 

@@ -26,33 +26,17 @@ from pathlib import Path
 
 import torch
 
-from gorl.checkpoint import atomic_write_text
 from gorl.train import Trainer
-from gorl.twotimescale.config import ScheduleConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from refit_fidelity import parse_decoder, refit_loaded
+from refit_fidelity import emit, fit_variant, refit_loaded
 
 
 def late_refit(run: Path, fit: str, episodes: int = 0) -> dict[str, float]:
     """One refit of ``run``'s last policy with fit ``steps:lr:schedule[:key=value,...]`` (schedule fields
     or decoder options), with ``episodes`` fresh episodes for the returns (0: none); the refit's record."""
-    steps, lr, schedule, *rest = fit.split(":", 3)
-    _, options = parse_decoder(":" + rest[0]) if rest else ("", {})
-    fields = {k: v for k, v in options.items() if k in ScheduleConfig.model_fields}
-    decoder_options = {k: v for k, v in options.items() if k not in fields}
     trainer = Trainer.load(run, progress=False, threads=1)
-    base = trainer.schedule.model_dump()
-    sched = ScheduleConfig.model_validate(
-        base
-        | fields
-        | {
-            "decoder_options": {**base["decoder_options"], **decoder_options},
-            "fit": base["fit"]
-            | {"steps": int(steps), "lr": float(lr), "lr_schedule": schedule, "progress": False},
-            "fidelity_episodes": episodes,
-        }
-    )
+    sched = fit_variant(trainer.schedule.model_dump(), fit, episodes)
     stage = trainer.timescale.stage + 1
     total = 2 * trainer.config.total_steps
     return refit_loaded(
@@ -87,16 +71,14 @@ def main(argv: list[str] | None = None) -> int:
             t0 = time.perf_counter()
             r = late_refit(run, fit, args.episodes)
             nan = float("nan")
-            rows.append(
+            row = (
                 f"| {run} | {fit} | {r['fidelity_mean_error']:.3f} | {r['fidelity_spread_ratio']:.2f} "
                 f"| {r['fidelity_det_error']:.3f} | {r['fidelity_energy_distance']:.3f} "
                 f"| {r['fit_best_val_loss']:.4f} | {r['fit_wall_time']:.0f} "
                 f"| {r.get('return_data_det', nan):.1f} | {r.get('return_refit_det', nan):.1f} "
                 f"| {r.get('return_kept_det', nan):.2f} |"
             )
-            print(rows[-1], f"({time.perf_counter() - t0:.0f} s in all)", flush=True)
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(args.out, "\n".join(head + rows) + "\n")
+            emit(args.out, head, rows, row, f"({time.perf_counter() - t0:.0f} s in all)")
     return 0
 
 

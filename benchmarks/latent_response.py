@@ -34,10 +34,12 @@ from pathlib import Path
 import torch
 from torch import Tensor
 
-from gorl.checkpoint import atomic_write_text
 from gorl.decoders import snapshot
 from gorl.interfaces.decoder import GenerativeDecoder
 from gorl.train import Trainer
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from refit_fidelity import emit
 
 
 @torch.no_grad()
@@ -122,13 +124,11 @@ def main(argv: list[str] | None = None) -> int:
     rows: list[str] = []
     for run in args.runs:
         for name, r in run_rows(run, args.states, args.draws, args.delta):
-            rows.append(
+            row = (
                 f"| {run} | {name} | {r['gain_median']:.2f} | {r['gain_p10']:.2f} | {r['gain_at_1.5']:.2f} "
                 f"| {r['cross']:.2f} | {r['linear_r2']:.2f} |"
             )
-            print(rows[-1], flush=True)
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(args.out, "\n".join(head + rows) + "\n")
+            emit(args.out, head, rows, row)
     return 0
 
 

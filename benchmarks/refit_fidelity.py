@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 import torch
+from torch import Tensor
 
 from gorl.checkpoint import atomic_write_text
 from gorl.train import Trainer
@@ -78,6 +79,44 @@ def parse_decoder(spec: str) -> tuple[str, dict[str, Any]]:
         else:
             options[key] = value
     return name, options
+
+
+def fit_variant(base: dict[str, Any], fit: str, episodes: int = 0) -> ScheduleConfig:
+    """``base`` (``ScheduleConfig`` fields) with the fit variant ``steps:lr:schedule[:key=value,...]``: the
+    fit's steps, lr and lr schedule, then schedule fields or decoder options (``parse_decoder``'s values),
+    and ``episodes`` fresh episodes for the returns."""
+    steps, lr, lr_schedule, *rest = fit.split(":", 3)
+    _, options = parse_decoder(":" + rest[0]) if rest else ("", {})
+    fields = {k: v for k, v in options.items() if k in ScheduleConfig.model_fields}
+    base = ScheduleConfig.model_validate(base).model_dump()
+    decoder_options = {k: v for k, v in options.items() if k not in fields}
+    fit_fields = {"steps": int(steps), "lr": float(lr), "lr_schedule": lr_schedule, "progress": False}
+    return ScheduleConfig.model_validate(
+        base
+        | fields
+        | {
+            "decoder_options": {**base["decoder_options"], **decoder_options},
+            "fit": base["fit"] | fit_fields,
+            "fidelity_episodes": episodes,
+        }
+    )
+
+
+def emit(out: Path, head: list[str], rows: list[str], row: str, note: str = "") -> None:
+    """Appends ``row`` to ``rows``, prints it (with ``note``) and rewrites the table ``out`` atomically."""
+    rows.append(row)
+    print(row, note, flush=True)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out, "\n".join(head + rows) + "\n")
+
+
+def raw_states(run: Path, n: int) -> Tensor:
+    """``n`` raw observations that ``run``'s final policy visits (a fixed seed), ``(n, obs_dim)``."""
+    trainer = Trainer.load(run, progress=False, threads=1)
+    rollout = trainer.learner.rollout  # type: ignore[attr-defined]
+    torch.manual_seed(0)
+    raw = rollout.collect(trainer.policy, -(-n // rollout.env.num_envs), where="states", count=False)["obs"]
+    return raw.reshape(-1, raw.shape[-1])[:n].cpu()
 
 
 def variant(
@@ -183,10 +222,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"| {r['fidelity_energy_distance']:.3f} | {r.get('return_data_det', float('nan')):.1f} "
                 f"| {r.get('return_refit_det', float('nan')):.1f} | {kept:.2f} | {r['fit_wall_time']:.0f} |"
             )
-            rows.append(row)
-            print(row, f"({time.perf_counter() - t0:.0f} s in all)", flush=True)
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(args.out, "\n".join(head + rows) + "\n")
+            emit(args.out, head, rows, row, f"({time.perf_counter() - t0:.0f} s in all)")
     print(f"table: {args.out}")
     return 0
 

@@ -31,49 +31,23 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import torch
-from torch import Tensor
 
 import gorl.encoders as encoders
 import gorl.methods as methods
-from gorl.checkpoint import atomic_write_text
 from gorl.composite import CompositePolicy
 from gorl.decoders import snapshot
 from gorl.interfaces.policy import ActingPolicy
 from gorl.train import Trainer
-from gorl.twotimescale.config import ScheduleConfig
 from gorl.twotimescale.fidelity import action_fidelity
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from refit_fidelity import parse_decoder, refit_loaded
-
-
-def raw_states(run: Path, n: int) -> Tensor:
-    """``n`` raw observations that ``run``'s final policy visits (a fixed seed), ``(n, obs_dim)``."""
-    trainer = Trainer.load(run, progress=False, threads=1)
-    rollout = trainer.learner.rollout  # type: ignore[attr-defined]
-    torch.manual_seed(0)
-    raw = rollout.collect(trainer.policy, -(-n // rollout.env.num_envs), where="states", count=False)["obs"]
-    return raw.reshape(-1, raw.shape[-1])[:n].cpu()
+from refit_fidelity import emit, fit_variant, raw_states, refit_loaded
 
 
 def refitted(at_refit: Path, method: str, fit: str) -> tuple[ActingPolicy, dict[str, float]]:
     """The data policy of ``at_refit`` refitted with ``method``'s cpu schedule and fit variant ``fit``:
     the refitted policy (its encoder at the prior) and the refit's record."""
-    steps, lr, lr_schedule, *rest = fit.split(":", 3)
-    _, options = parse_decoder(":" + rest[0]) if rest else ("", {})
-    fields = {k: v for k, v in options.items() if k in ScheduleConfig.model_fields}
-    base = ScheduleConfig.model_validate(methods.get(method, "cpu").schedule).model_dump()
-    decoder_options = {k: v for k, v in options.items() if k not in fields}
-    sched = ScheduleConfig.model_validate(
-        base
-        | fields
-        | {
-            "decoder_options": {**base["decoder_options"], **decoder_options},
-            "fit": base["fit"]
-            | {"steps": int(steps), "lr": float(lr), "lr_schedule": lr_schedule, "progress": False},
-            "fidelity_episodes": 0,
-        }
-    )
+    sched = fit_variant(methods.get(method, "cpu").schedule, fit)
     trainer = Trainer.load(at_refit, progress=False, threads=1)
     total = 3 * trainer.config.total_steps  # stage 0 is a third of a GoRL run's budget
     record = refit_loaded(
@@ -127,13 +101,11 @@ def main(argv: list[str] | None = None) -> int:
             torch.manual_seed(1)
             spread = data.policy.act(obs.repeat_interleave(256, 0))["raw_action"].reshape(len(obs), 256, -1)
             f = action_fidelity(data.policy, policy, obs)
-            rows.append(
+            row = (
                 f"| {label} | {name} | {float(spread.std(1).mean()):.3f} | {f.mean_error:.3f} "
                 f"| {f.spread_ratio:.2f} | {f.det_error:.3f} | {f.energy_distance:.3f} |"
             )
-            print(rows[-1], flush=True)
-            args.out.parent.mkdir(parents=True, exist_ok=True)
-            atomic_write_text(args.out, "\n".join(head + rows) + "\n")
+            emit(args.out, head, rows, row)
     return 0
 
 
