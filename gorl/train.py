@@ -106,6 +106,7 @@ class Trainer:
         self.timescale = TwoTimescale(
             self.schedule, config.total_steps, lambda: self.make_decoder(self.schedule.decoder), config.seed
         )
+        self.timescale.check(self.learner)
         self.timescale.bind(self.learner, self.policy)
         self.evals: list[dict[str, Any]] = []
         # the refit's fresh episodes: (stage, env, its start state)

@@ -157,6 +157,11 @@ class TwoTimescale:
         self.bind(learner, refitted, new_decoder=True)
         return refitted, record
 
+    def check(self, learner: LatentOptimizer) -> None:
+        """Raises TypeError now, before anything runs, where the refits could not work with ``learner``
+        (``decoder_observations="frozen"`` with an optimiser that does not expose its normaliser)."""
+        self._observation_norm(learner)
+
     def restore(self, policy: ActingPolicy, learner: LatentOptimizer) -> ActingPolicy:
         """``policy`` (its decoder's weights loaded from a checkpoint) reading the observations its
         decoder was fitted on; call after ``load_state_dict``, before ``bind``."""

@@ -260,3 +260,15 @@ def test_gorl_sac_anchors_its_encoder_and_reads_frozen_observations(
     resumed = resume_check(config, tmp_path / "b", monkeypatch, kill_at="iteration", nth=6)
     assert numbers(tmp_path / "b") == numbers(tmp_path / "ref")
     assert resumed["final_return"] == trainer.evals[-1]["return_mean"]
+
+
+def test_frozen_decoder_observations_need_an_optimiser_that_exposes_its_normaliser():
+    from gorl.twotimescale import ScheduleConfig, TwoTimescale
+
+    class Blind:  # an optimiser without observation_norm
+        pass
+
+    frozen = TwoTimescale(ScheduleConfig(decoder_observations="frozen"), 100, lambda: None, 0)
+    with pytest.raises(TypeError, match=r"decoder_observations='frozen'.*observation_norm.*Blind"):
+        frozen.check(Blind())  # type: ignore[arg-type]
+    TwoTimescale(ScheduleConfig(), 100, lambda: None, 0).check(Blind())  # type: ignore[arg-type]
