@@ -103,11 +103,6 @@ class Renormalize(nn.Module):
         out = x * scale.to(x.dtype) + shift.to(x.dtype)
         return out if self.clip is None else out.clamp(-self.clip, self.clip)
 
-    def drift(self) -> dict[str, float]:
-        """How far the live moments moved from the earlier ones: the largest mean shift in units of the
-        earlier std, and the smallest and largest ratio of live to earlier std over the dims."""
-        return moment_drift(self.mean, self.var, self.live.mean, self.live.var, self.eps)
-
 
 def moment_drift(mean0: Tensor, var0: Tensor, mean1: Tensor, var1: Tensor, eps: float) -> dict[str, float]:
     """``obs_drift_mean`` (max over dims of |mean1 - mean0| / sqrt(var0 + eps)), ``obs_drift_std_min`` and

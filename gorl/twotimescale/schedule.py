@@ -164,8 +164,9 @@ class TwoTimescale:
 
     def restore(self, policy: ActingPolicy, learner: LatentOptimizer) -> ActingPolicy:
         """``policy`` (its decoder's weights loaded from a checkpoint) reading the observations its
-        decoder was fitted on; call after ``load_state_dict``, before ``bind``."""
-        if self.refit_moments is None or self.config.decoder is None:
+        decoder was fitted on; call after ``load_state_dict``, before ``bind``. Unchanged unless a
+        refitted decoder reads frozen observations."""
+        if self.config.decoder_observations != "frozen" or self.refit_moments is None:
             return policy
         return self._paired(policy, policy.decoder, self._observation_norm(learner))
 
