@@ -61,15 +61,16 @@ def decoded_drift(
     }
 
 
-def norm_of(run: Path) -> RunningNorm:
-    """A copy of the observation normaliser in ``run``'s checkpoint."""
-    trainer = Trainer.load(run, progress=False, threads=1)
-    live = trainer.learner.observation_norm  # type: ignore[attr-defined]
-    if live is None:
+def norm_of(trainer: Trainer, run: Path) -> RunningNorm:
+    """The observation normaliser of ``run``, loaded as ``trainer``."""
+    norm: RunningNorm | None = trainer.learner.observation_norm  # type: ignore[attr-defined]
+    if norm is None:
         raise ValueError(f"{run} does not normalise observations")
-    norm = RunningNorm(live.mean.shape[0], eps=live.eps, clip=live.clip)
-    norm.load_state_dict(live.state_dict())
     return norm
+
+
+def load(run: Path) -> Trainer:
+    return Trainer.load(run, progress=False, threads=1)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -81,7 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ap.parse_args(argv)
     command = " ".join(["python benchmarks/decoder_obs_drift.py", *(sys.argv[1:] if argv is None else argv)])
     torch.set_num_threads(1)
-    then = norm_of(args.at_refit)
+    then = norm_of(load(args.at_refit), args.at_refit)
     head = [
         "# A stage-1 decoder under the normaliser's later statistics",
         "",
@@ -95,8 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     rows: list[str] = []
     for run in args.runs:
-        now = norm_of(run)
-        raw = raw_states(run, args.states)
+        trainer = load(run)
+        now, raw = norm_of(trainer, run), raw_states(trainer, args.states)
         decoder = snapshot.build(snapshot.read(run / "decoders" / "stage1.pt"))
         d = moment_drift(then.mean, then.var, now.mean, now.var, then.eps)
         r = decoded_drift(decoder, raw, then, now)

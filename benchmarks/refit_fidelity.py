@@ -110,9 +110,9 @@ def emit(out: Path, head: list[str], rows: list[str], row: str, note: str = "") 
     atomic_write_text(out, "\n".join(head + rows) + "\n")
 
 
-def raw_states(run: Path, n: int) -> Tensor:
-    """``n`` raw observations that ``run``'s final policy visits (a fixed seed), ``(n, obs_dim)``."""
-    trainer = Trainer.load(run, progress=False, threads=1)
+def raw_states(trainer: Trainer, n: int) -> Tensor:
+    """``n`` raw observations that a loaded run's policy visits from its checkpointed env state (a fixed
+    seed), ``(n, obs_dim)``; the steps are not counted and the normaliser is left alone."""
     rollout = trainer.learner.rollout  # type: ignore[attr-defined]
     torch.manual_seed(0)
     raw = rollout.collect(trainer.policy, -(-n // rollout.env.num_envs), where="states", count=False)["obs"]

@@ -31,6 +31,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import torch
+from torch import Tensor
 
 import gorl.encoders as encoders
 import gorl.methods as methods
@@ -70,8 +71,19 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     data = Trainer.load(args.at_refit, progress=False, threads=1)
     norm = data.learner.observation_norm  # type: ignore[attr-defined]
-    sources = {"refit": raw_states(args.at_refit, args.states)}
-    sources |= {str(run): raw_states(run, args.states) for run in args.states_from}
+    raws = {"refit": raw_states(data, args.states)}
+    raws |= {
+        str(run): raw_states(Trainer.load(run, progress=False, threads=1), args.states)
+        for run in args.states_from
+    }
+    # per source, once: the states as the policies see them, the data policy's spread there, and the random
+    # state each comparison starts from (as if drawn right after the spread, for every candidate alike)
+    sources: dict[str, tuple[Tensor, float, Tensor]] = {}
+    for name, raw in raws.items():
+        obs = norm(raw.double()).float() if norm is not None else raw
+        torch.manual_seed(1)
+        spread = data.policy.act(obs.repeat_interleave(256, 0))["raw_action"].reshape(len(obs), 256, -1)
+        sources[name] = (obs, float(spread.std(1).mean()), torch.get_rng_state())
     enc = data.policy.encoder
     prior = encoders.make("prior", obs_dim=enc.obs_dim, latent_dim=enc.latent_dim)
     head = [
@@ -96,13 +108,11 @@ def main(argv: list[str] | None = None) -> int:
             yield f"{args.method} {fit} (fit {record['fit_wall_time']:.0f} s)", policy
 
     for label, policy in candidates():
-        for name, raw in sources.items():
-            obs = norm(raw.double()).float() if norm is not None else raw
-            torch.manual_seed(1)
-            spread = data.policy.act(obs.repeat_interleave(256, 0))["raw_action"].reshape(len(obs), 256, -1)
+        for name, (obs, spread, rng) in sources.items():
+            torch.set_rng_state(rng)
             f = action_fidelity(data.policy, policy, obs)
             row = (
-                f"| {label} | {name} | {float(spread.std(1).mean()):.3f} | {f.mean_error:.3f} "
+                f"| {label} | {name} | {spread:.3f} | {f.mean_error:.3f} "
                 f"| {f.spread_ratio:.2f} | {f.det_error:.3f} | {f.energy_distance:.3f} |"
             )
             emit(args.out, head, rows, row)
