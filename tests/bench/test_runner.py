@@ -272,7 +272,9 @@ def test_killing_the_bench_and_running_it_again_repeats_no_finished_run(tmp_path
 
     import yaml
 
-    suite = {**TINY, "methods": ["ppo"], "method_overrides": {}, "total_steps": 480}
+    # 60 iterations a run with one evaluation at the end: seed 1 is still training when the signal lands
+    # (with 6 iterations, a loaded machine could finish it between the poll and the kill)
+    suite = {**TINY, "methods": ["ppo"], "method_overrides": {}, "total_steps": 4800, "eval_every": 4800}
     (tmp_path / "s.yaml").write_text(yaml.safe_dump(suite))
     out = tmp_path / "out"
     cmd = [
@@ -305,7 +307,7 @@ def test_killing_the_bench_and_running_it_again_repeats_no_finished_run(tmp_path
     assert again.returncode == 0, again.stdout + again.stderr
     assert "1 already done, 1 to run" in again.stdout
     assert first.stat().st_mtime_ns == before
-    assert json.loads((out / "runs/cheetah-run/ppo/s1/summary.json").read_text())["env_steps"] == 480
+    assert json.loads((out / "runs/cheetah-run/ppo/s1/summary.json").read_text())["env_steps"] == 4800
 
 
 def test_a_cuda_suite_on_a_machine_without_cuda_fails_before_any_run(tmp_path):
