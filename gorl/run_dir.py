@@ -23,23 +23,34 @@ def write_config(out: Path, config: TrainConfig, plan: RunPlan) -> None:
     atomic_write_json(out / "config.json", {"train": config.model_dump(), "format": FORMAT, **plan.dump()})
 
 
-def read_run(out: Path, changes: dict[str, Any]) -> tuple[TrainConfig, dict[str, Any]]:
-    """The run's config (``changes`` applied) and checkpoint, read from ``out`` without writing."""
+def read_config(out: Path, changes: dict[str, Any] | None = None) -> TrainConfig:
+    """The run's config as it started (``changes`` applied), read from ``out/config.json``."""
     cfg_path = out / "config.json"
     if not cfg_path.exists():
         raise CheckpointError(f"{out} is not a run directory (no config.json)")
-    ckpt = load_checkpoint(out / "checkpoint.pt")
-    if ckpt.get("format") != FORMAT:
-        raise CheckpointError(
-            f"{out}/checkpoint.pt has format {ckpt.get('format')}, written by an earlier gorl; this "
-            f"version reads format {FORMAT} only. Start a new run with the settings in the 'train' "
-            f"section of {cfg_path}, or finish it with the gorl that started it"
-        )
     saved = json.loads(cfg_path.read_text())
     # the settings the run resolved to when it started, pinned: a later gorl may change a method's or
     # a preset's defaults, and the checkpoint holds networks and state of the old settings
     pinned = {k: saved[k] for k in ("optimizer", "schedule", "encoder") if k in saved}
-    return TrainConfig(**{**saved["train"], **pinned, **changes}), ckpt
+    return TrainConfig(**{**saved["train"], **pinned, **(changes or {})})
+
+
+def read_run(out: Path, changes: dict[str, Any]) -> tuple[TrainConfig, dict[str, Any]]:
+    """The run's config (``changes`` applied) and checkpoint, read from ``out`` without writing."""
+    config = read_config(out, changes)
+    ckpt = load_checkpoint(out / "checkpoint.pt")
+    check_format(ckpt, out / "checkpoint.pt", out / "config.json")
+    return config, ckpt
+
+
+def check_format(ckpt: dict[str, Any], path: Path, config_path: Path) -> None:
+    """Raises CheckpointError unless ``ckpt`` (read from ``path``) has this gorl's format."""
+    if ckpt.get("format") != FORMAT:
+        raise CheckpointError(
+            f"{path} has format {ckpt.get('format')}, written by an earlier gorl; this version reads "
+            f"format {FORMAT} only. Start a new run with the settings in the 'train' section of "
+            f"{config_path}, or finish it with the gorl that started it"
+        )
 
 
 class MetricsLog:

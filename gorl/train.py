@@ -10,6 +10,7 @@ Run directory::
     <out>/config.json        the TrainConfig and its resolved plan (optimizer config, schedule, encoder)
     <out>/metrics.jsonl      one JSON line per iteration, refit and evaluation
     <out>/checkpoint.pt      the latest checkpoint (written atomically)
+    <out>/checkpoints/steps-<n>.pt  copies kept at ``keep_checkpoints`` (a GoRL run's ``stage0_from``)
     <out>/summary.json       final and best evaluation return, env steps/s (at the end)
     <out>/learning_curve.png evaluation return against env steps (at the end, with matplotlib)
     <out>/error.json         what stopped the run, if a guard did (the checkpoint stays the last good one)
@@ -34,11 +35,12 @@ from tqdm import tqdm
 import gorl.algos as algos
 import gorl.decoders as decoders
 import gorl.encoders as encoders
-from gorl import loggers
+from gorl import loggers, stage0
 from gorl.algos.evaluate import evaluate
 from gorl.algos.guards import NonFiniteError
 from gorl.checkpoint import (
     CheckpointError,
+    atomic_write_bytes,
     atomic_write_json,
     rng_state,
     save_checkpoint,
@@ -167,6 +169,8 @@ class Trainer:
             )
         self.out.mkdir(parents=True, exist_ok=True)
         write_config(self.out, self.config, self.plan)
+        if self.config.stage0_from is not None and self.iterations == 0:  # nothing trained yet
+            self._start_from_stage0()
         bar = tqdm(
             total=self.config.total_steps,
             initial=self.env_steps,
@@ -203,7 +207,7 @@ class Trainer:
             end = ts.stage_end()
             while self.env_steps < end:
                 self._stop_if_asked()  # where a regular checkpoint would be: resume continues exactly
-                t0 = time.perf_counter()
+                t0, before = time.perf_counter(), self.env_steps
                 metrics = self.learner.iterate()
                 self.wall += time.perf_counter() - t0
                 self.iterations += 1
@@ -212,7 +216,10 @@ class Trainer:
                 if self.env_steps >= min(self.next_eval, self.config.total_steps):
                     self._evaluate(bar)
                 self.total_wall = time.perf_counter() - t_start
-                if self.env_steps < end and self._checkpoint_due():
+                kept = [n for n in self.config.keep_checkpoints if before < n <= self.env_steps]
+                if kept:  # where a GoRL run's stage 0 would end: after the iteration and its evaluation
+                    self._checkpoint(keep=kept)
+                elif self.env_steps < end and self._checkpoint_due():
                     self._checkpoint()
             ts.end_stage()
             self.total_wall = time.perf_counter() - t_start
@@ -342,7 +349,9 @@ class Trainer:
         times = {"wall_time": round(self.wall, 3), "total_wall_time": round(self.total_wall, 3)}
         self.metrics.write({**record, "env_steps": self.env_steps, **times})
 
-    def _checkpoint(self) -> None:
+    def _checkpoint(self, keep: list[int] | None = None) -> None:
+        """Writes ``checkpoint.pt``, and the same state as ``checkpoints/steps-<n>.pt`` for each ``n`` in
+        ``keep`` (``TrainConfig.keep_checkpoints``)."""
         state = {
             "format": FORMAT,
             "schedule_state": self.timescale.state_dict(),
@@ -359,6 +368,8 @@ class Trainer:
             "total_wall": self.total_wall,
         }
         save_checkpoint(self.out / "checkpoint.pt", state)
+        for n in keep or []:
+            save_checkpoint(stage0.kept_path(self.out, n), state)
         self.last_checkpoint_steps = self.env_steps
         self._checkpointed_at = self._position()
 
@@ -384,6 +395,21 @@ class Trainer:
         self.last_checkpoint_steps = self.env_steps
         self._checkpointed_at = self._position()
         set_rng_state(ckpt["rng"])
+
+    def _start_from_stage0(self) -> None:
+        """Takes stage 0 from the baseline's run (``gorl.stage0``): its state where this run's stage 0
+        ends, its metrics up to there; the first refit is next, as in a run checkpointed at that stage's
+        end. The summary's wall times include the baseline's time up to there."""
+        ckpt, metrics = stage0.read_stage0(self.config, self.plan)
+        atomic_write_bytes(self.metrics.path, metrics)
+        self._restore(ckpt)
+        first = stage0.first_refit(self.plan, self.config.total_steps)
+        if self.env_steps < first:
+            raise CheckpointError(
+                f"stage0_from: the checkpoint kept for {first} env steps holds {self.env_steps}"
+            )
+        self.timescale.end_stage()
+        self._checkpoint()  # a run stopped before its refit resumes from here
 
     def _finish(self) -> dict[str, Any]:
         final = self.evals[-1] if self.evals else None

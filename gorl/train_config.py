@@ -78,6 +78,18 @@ class TrainConfig(Config):
         description="and at most once per this many env steps (0: no limit); a SAC checkpoint holds its "
         "replay buffer. Stage ends and refits always write one",
     )
+    keep_checkpoints: list[int] = Field(
+        default_factory=list,
+        description="also keep the checkpoint at the first iteration at or past each of these env-step "
+        "counts, as checkpoints/steps-<n>.pt: a GoRL run with the same stage 0 starts its first refit from "
+        "it (stage0_from; gorl bench sets both for a suite's share_stage0)",
+    )
+    stage0_from: str | None = Field(
+        None,
+        description="the run directory of this GoRL run's baseline (same task, seed, budget and stage-0 "
+        "settings) that kept a checkpoint at this run's first refit: the run starts there, with the "
+        "baseline's metrics up to it, instead of training stage 0 again (gorl.stage0)",
+    )
     progress: bool = Field(True, description="show a progress bar")
     threads: int | None = Field(None, ge=1, description="torch CPU threads; None leaves torch's default")
     plot: bool = Field(True, description="write learning_curve.png into the run directory (needs matplotlib)")
@@ -186,6 +198,9 @@ def _resolve(config: TrainConfig, check_files: bool) -> RunPlan:
     plan = RunPlan(spec, spec.optimizer, opt_config, schedule, spec.encoder, encoder_options)
     if opt_spec.validate is not None:  # the optimiser's rules across fields and parts
         opt_spec.validate(plan)
+    from gorl import stage0  # it reads run directories through this module
+
+    stage0.check_config(config, plan, check_files=check_files)
     return plan
 
 

@@ -134,7 +134,11 @@ def bench(
     if parallel < 1:
         raise ValueError(f"parallel must be >= 1, got {parallel}")
     out = Path(out)
-    specs = select_runs(suite.runs(), only)  # every config validated before anything runs
+    # every config validated before anything runs; linked runs read their baselines' runs in ``out``
+    chosen = select_runs(suite.runs(), only)
+    specs = [s.placed(out) for s in chosen]
+    linked = sum(s.stage0_source is not None for s in chosen)
+    unlinked = linked - sum(s.stage0_source is not None for s in specs)
     if engine == "local" and any(s.config.device.startswith("cuda") for s in specs):
         import torch
 
@@ -165,12 +169,25 @@ def bench(
             file=progress.stream,
             flush=True,
         )
+        if unlinked:
+            print(
+                f"share_stage0: {unlinked} run(s) train their own stage 0 (their baseline's run started "
+                "without keeping a checkpoint at their first refit)",
+                file=progress.stream,
+                flush=True,
+            )
         if engine == "local":
             records += _local(todo, out, parallel, threads, keep_checkpoints, progress)
         else:
             from gorl.bench.ray_engine import run_on_ray
 
-            records += run_on_ray(todo, out, threads, suite.gpus_per_run, address, keep_checkpoints, progress)
+            # runs that take their stage 0 from another run of the suite go in a second wave (on a
+            # cluster they read the baseline's kept checkpoint from the shared results directory)
+            for wave in ([s for s in todo if s.stage0_source is None], [s for s in todo if s.stage0_source]):
+                if wave:
+                    records += run_on_ray(
+                        wave, out, threads, suite.gpus_per_run, address, keep_checkpoints, progress
+                    )
         progress.show([], force=True)
     if report:
         from gorl.report import REFERENCE, write_report
@@ -191,8 +208,8 @@ def _local(
     with sigterm_interrupts():
         try:
             while pending or running:
-                while pending and len(running) < parallel:
-                    spec = pending.pop(0)
+                while (spec := _next(pending, running, out)) is not None and len(running) < parallel:
+                    pending.remove(spec)
                     d = spec.directory(out)
                     args = (spec.config.model_dump(), str(d), threads, keep)
                     p = ctx.Process(target=_process_main, args=args, daemon=True)
@@ -220,6 +237,24 @@ def _local(
             print("interrupted: run the same command again to resume", file=progress.stream, flush=True)
             raise
     return records
+
+
+def _next(pending: list[RunSpec], running: list[tuple[RunSpec, Path, Any]], out: Path) -> RunSpec | None:
+    """The first pending run that can start: one that takes its stage 0 from a baseline's run waits
+    while that run is pending or running and has not yet kept its checkpoint (a run that has a
+    checkpoint of its own resumes from it; a baseline that is not in this bench lets it start and fail
+    with the reason)."""
+    busy = {s.name for s in pending} | {s.name for s, _, _ in running}
+    for spec in pending:
+        base = spec.baseline_directory(out)
+        if (
+            base is None
+            or spec.stage0_ready(out)
+            or (spec.directory(out) / "checkpoint.pt").exists()
+            or f"{spec.task}/{base.parent.name}/s{spec.seed}" not in busy
+        ):
+            return spec
+    return None
 
 
 def _stop(running: list[tuple[RunSpec, Path, Any]], stream: TextIO) -> None:

@@ -25,6 +25,11 @@ one entry can point each run at its own file::
 
     overrides: {schedule: {initial_decoder_from: "results/runs/{task}/gorl-fm/s{seed}/decoders/stage1.pt"}}
 
+A paired suite need not train a GoRL arm's stage 0 again: ``share_stage0: {gorl-fm: ppo}`` starts each
+``gorl-fm`` run at its first refit from the ``ppo`` run of the same task and seed (``gorl.stage0``: the
+same numbers, bit for bit), checked at load time to share every stage-0 setting; the ``ppo`` runs keep a
+checkpoint there, and ``gorl bench`` starts a linked run once that checkpoint exists.
+
 Runs are validated with ``resolve(config, check_files=False)``: files a run reads may be written by
 another suite's runs later; a run whose file is still missing when it starts fails (``failed.json``).
 """
@@ -33,7 +38,7 @@ from __future__ import annotations
 
 import fnmatch
 import string
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +46,7 @@ import yaml
 from pydantic import Field, ValidationError, field_validator, model_validator
 
 import gorl.envs as envs
+from gorl import stage0
 from gorl.config import Config
 from gorl.registry import RegistryError
 from gorl.train_config import TrainConfig, merge, resolve
@@ -90,6 +96,12 @@ class Suite(Config):
     gpus_per_run: float = Field(
         0.0, ge=0.0, description="GPUs a run declares to Ray (--engine ray); 0 on a CPU"
     )
+    share_stage0: dict[str, str] = Field(
+        default_factory=dict,
+        description="{label: baseline label}: each run of the label starts at its first refit from the "
+        "baseline's run of the same task and seed, which keeps a checkpoint there (gorl.stage0); their "
+        "stage 0 settings must agree",
+    )
 
     @field_validator("methods", mode="before")
     @classmethod
@@ -119,6 +131,13 @@ class Suite(Config):
         unknown = set(self.method_overrides) - set(labels) - {m.method for m in self.methods}
         if unknown:
             raise ValueError(f"method_overrides names {sorted(unknown)}, which no method entry has")
+        for label, base in self.share_stage0.items():
+            if label not in labels or base not in labels:
+                raise ValueError(f"share_stage0: {label!r}: {base!r} names a label the suite does not have")
+            if base in self.share_stage0:
+                raise ValueError(
+                    f"share_stage0: {label!r}'s baseline {base!r} takes its own stage 0 elsewhere"
+                )
         return self
 
     def steps(self, task: str) -> int:
@@ -158,6 +177,38 @@ class Suite(Config):
                     except (ValidationError, ValueError, RegistryError) as e:
                         raise ValueError(f"{where}: {e}") from e
                     out.append(RunSpec(task, entry.label, seed, config))
+        return self._share_stage0(out)
+
+    def _share_stage0(self, specs: list[RunSpec]) -> list[RunSpec]:
+        """``specs`` with each ``share_stage0`` run linked to its baseline's run (checked to share its
+        stage 0), and each baseline keeping a checkpoint at the first refit of the runs linked to it."""
+        if not self.share_stage0:
+            return specs
+        keep: dict[tuple[str, str, int], set[int]] = {}
+        linked: dict[int, tuple[str, int]] = {}
+        by_name = {(s.task, s.label, s.seed): s for s in specs}
+        for i, spec in enumerate(specs):
+            if spec.label not in self.share_stage0:
+                continue
+            base = by_name[(spec.task, self.share_stage0[spec.label], spec.seed)]
+            plan = resolve(spec.config, check_files=False)
+            try:
+                stage0.check_shareable(
+                    spec.config, plan, base.config, resolve(base.config, check_files=False)
+                )
+            except ValueError as e:
+                where = f"run ({spec.task}, {spec.label}, seed {spec.seed})"
+                raise ValueError(f"share_stage0, {where}: {e}") from e
+            first = stage0.first_refit(plan, spec.config.total_steps)
+            keep.setdefault((base.task, base.label, base.seed), set()).add(first)
+            linked[i] = (base.label, first)
+        out = []
+        for i, spec in enumerate(specs):
+            steps = keep.get((spec.task, spec.label, spec.seed))
+            if steps:
+                kept = sorted(set(spec.config.keep_checkpoints) | steps)
+                spec = replace(spec, config=spec.config.model_copy(update={"keep_checkpoints": kept}))
+            out.append(replace(spec, stage0_source=linked.get(i)))
         return out
 
 
@@ -198,6 +249,9 @@ class RunSpec:
     label: str
     seed: int
     config: TrainConfig
+    # (baseline label, env steps): the run starts at its first refit, at these env steps, from the
+    # baseline's run of its task and seed (``Suite.share_stage0``)
+    stage0_source: tuple[str, int] | None = None
 
     @property
     def name(self) -> str:
@@ -207,6 +261,28 @@ class RunSpec:
     def directory(self, root: Path) -> Path:
         """``root/runs/<task>/<label>/s<seed>``."""
         return root / "runs" / self.name
+
+    def baseline_directory(self, root: Path) -> Path | None:
+        """The run directory this run takes its stage 0 from (None: it trains its own)."""
+        if self.stage0_source is None:
+            return None
+        return root / "runs" / self.task / self.stage0_source[0] / f"s{self.seed}"
+
+    def placed(self, root: Path) -> RunSpec:
+        """This run with its config's ``stage0_from`` pointing into the results directory ``root``; or,
+        where the baseline's run started without keeping that checkpoint (before its suite shared
+        stage 0), this run unlinked: it trains its own stage 0, the same numbers."""
+        base = self.baseline_directory(root)
+        if base is None or self.stage0_source is None:
+            return self
+        if not stage0.will_keep(base, self.stage0_source[1]):
+            return replace(self, stage0_source=None)
+        return replace(self, config=self.config.model_copy(update={"stage0_from": str(base)}))
+
+    def stage0_ready(self, root: Path) -> bool:
+        """True when the baseline's kept checkpoint is there (or the run takes no stage 0)."""
+        base = self.baseline_directory(root)
+        return base is None or stage0.kept_path(base, self.stage0_source[1]).is_file()  # type: ignore[index]
 
 
 def select_runs(specs: list[RunSpec], only: list[str] | None) -> list[RunSpec]:

@@ -403,3 +403,44 @@ def test_a_run_stopped_on_its_own_is_recorded_as_stopped_not_failed(tmp_path):
     assert "0/2 done, 0 running, 1 failed, 1 stopped" in line and "FAILED: no error recorded" in line
     result = BenchResult(tmp_path, [record, {"status": "done"}])
     assert result.stopped == [record] and not result.failed
+
+
+def test_a_shared_stage_0_waits_for_the_baselines_checkpoint_and_starts_from_it(tmp_path, numbers):
+    # gorl-fm comes first in the suite but starts only once ppo has kept its checkpoint at the first
+    # refit (160 of 320 env steps); its metrics up to there are ppo's, then its refit and stage 1
+    from gorl.testing.tiny import TINY_REFITS
+
+    refits = {**TINY_REFITS, "stage_fractions": [0.5, 0.5]}
+    suite = {**TINY, "methods": ["gorl-fm", "ppo"], "seeds": [0], "total_steps": 320,
+             "method_overrides": {"gorl-fm": {"schedule": refits}},
+             "share_stage0": {"gorl-fm": "ppo"}}  # fmt: skip
+    log = io.StringIO()
+    result = bench(Suite.model_validate(suite), tmp_path, parallel=2, threads=1, stream=log)
+    assert not result.failed, result.failed
+    runs = tmp_path / "runs" / "cheetah-run"
+    assert (runs / "ppo" / "s0" / "checkpoints" / "steps-160.pt").is_file()
+    config = json.loads((runs / "gorl-fm" / "s0" / "config.json").read_text())["train"]
+    assert config["stage0_from"] == str(runs / "ppo" / "s0")
+    ours, base = numbers(runs / "gorl-fm" / "s0"), numbers(runs / "ppo" / "s0")
+    k = next(i for i, r in enumerate(ours) if r["kind"] == "refit")
+    assert ours[:k] == [r for r in base if r["env_steps"] <= 160] and ours[k]["env_steps"] == 160
+    assert ours[-1]["env_steps"] == 320 and ours[-1]["kind"] == "eval"
+
+
+def test_a_run_whose_baseline_kept_no_checkpoint_trains_its_own_stage_0(tmp_path, numbers):
+    # ppo ran before its suite shared stage 0 (it kept nothing): gorl-fm trains stage 0 itself
+    from gorl.testing.tiny import TINY_REFITS
+
+    refits = {**TINY_REFITS, "stage_fractions": [0.5, 0.5]}
+    suite = {**TINY, "methods": ["ppo", "gorl-fm"], "seeds": [0], "total_steps": 320,
+             "method_overrides": {"gorl-fm": {"schedule": refits}}}  # fmt: skip
+    alone = {**suite, "methods": ["ppo"], "method_overrides": {}}
+    bench(Suite.model_validate(alone), tmp_path, threads=1, stream=io.StringIO())
+    log = io.StringIO()
+    shared = Suite.model_validate({**suite, "share_stage0": {"gorl-fm": "ppo"}})
+    assert not bench(shared, tmp_path, threads=1, stream=log).failed
+    assert "share_stage0: 1 run(s) train their own stage 0" in log.getvalue()
+    runs = tmp_path / "runs" / "cheetah-run"
+    assert json.loads((runs / "gorl-fm" / "s0" / "config.json").read_text())["train"]["stage0_from"] is None
+    ours = [r for r in numbers(runs / "gorl-fm" / "s0") if r["env_steps"] <= 160 and r["kind"] != "refit"]
+    assert ours == [r for r in numbers(runs / "ppo" / "s0") if r["env_steps"] <= 160]

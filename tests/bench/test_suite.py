@@ -163,3 +163,21 @@ def test_select_runs_keeps_the_suite_order_and_names_a_pattern_that_matches_noth
     assert select_runs(specs, None) == specs
     with pytest.raises(ValueError, match=r"'\*/sac/\*' matches no run .* cheetah-run/ppo/s0"):
         select_runs(specs, ["*/fpo/*", "*/sac/*"])
+
+
+def test_share_stage0_links_each_run_to_its_baseline_and_refuses_other_stage_0_settings():
+    shared = {**BASE, "methods": ["ppo", "gorl-fm", "gorl-diff"], "seeds": [0, 1], "total_steps": 30000,
+              "share_stage0": {"gorl-fm": "ppo", "gorl-diff": "ppo"}}  # fmt: skip
+    runs = Suite.model_validate(shared).runs()
+    by = {(r.label, r.seed): r for r in runs}
+    first = 10000  # the cpu schedule's stage 0: a third of the budget
+    assert by[("gorl-fm", 1)].stage0_source == ("ppo", first) and by[("ppo", 1)].stage0_source is None
+    assert by[("ppo", 0)].config.keep_checkpoints == [first]  # once for both arms
+    placed = by[("gorl-diff", 1)].placed(Path("R"))
+    assert Path(placed.config.stage0_from).as_posix() == "R/runs/cheetah-run/ppo/s1"
+    assert not placed.stage0_ready(Path("R")) and by[("ppo", 0)].placed(Path("R")) == by[("ppo", 0)]
+    other = {**shared, "method_overrides": {"gorl-fm": {"optimizer": {"lr": 1e-4}}}}
+    with pytest.raises(ValueError, match=r"\(cheetah-run, gorl-fm, seed 0\).*differ in optimizer\.lr"):
+        Suite.model_validate(other).runs()
+    with pytest.raises(ValueError, match="'sac' names a label the suite does not have"):
+        Suite.model_validate({**shared, "share_stage0": {"gorl-fm": "sac"}})
