@@ -137,8 +137,7 @@ def bench(
     # every config validated before anything runs; linked runs read their baselines' runs in ``out``
     chosen = select_runs(suite.runs(), only)
     specs = [s.placed(out) for s in chosen]
-    linked = sum(s.stage0_source is not None for s in chosen)
-    unlinked = linked - sum(s.stage0_source is not None for s in specs)
+    unlinked = {b.name for a, b in zip(chosen, specs, strict=True) if a.stage0_source != b.stage0_source}
     if engine == "local" and any(s.config.device.startswith("cuda") for s in specs):
         import torch
 
@@ -169,10 +168,10 @@ def bench(
             file=progress.stream,
             flush=True,
         )
-        if unlinked:
+        if own := sum(s.name in unlinked for s in todo):
             print(
-                f"share_stage0: {unlinked} run(s) train their own stage 0 (their baseline's run started "
-                "without keeping a checkpoint at their first refit)",
+                f"share_stage0: {own} of the runs to do train their own stage 0 (their baseline's run "
+                "started without keeping a checkpoint at their first refit)",
                 file=progress.stream,
                 flush=True,
             )

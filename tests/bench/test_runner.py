@@ -439,7 +439,7 @@ def test_a_run_whose_baseline_kept_no_checkpoint_trains_its_own_stage_0(tmp_path
     log = io.StringIO()
     shared = Suite.model_validate({**suite, "share_stage0": {"gorl-fm": "ppo"}})
     assert not bench(shared, tmp_path, threads=1, stream=log).failed
-    assert "share_stage0: 1 run(s) train their own stage 0" in log.getvalue()
+    assert "share_stage0: 1 of the runs to do train their own stage 0" in log.getvalue()
     runs = tmp_path / "runs" / "cheetah-run"
     assert json.loads((runs / "gorl-fm" / "s0" / "config.json").read_text())["train"]["stage0_from"] is None
     ours = [r for r in numbers(runs / "gorl-fm" / "s0") if r["env_steps"] <= 160 and r["kind"] != "refit"]
