@@ -91,8 +91,7 @@ def check_config(config: TrainConfig, plan: RunPlan, *, check_files: bool) -> No
         )
     if config.stage0_from is None:
         return
-    if plan.schedule.decoder is None or len(plan.schedule.stage_fractions) < 2:
-        raise ValueError(f"stage0_from: {config.method} has no refit, so no stage 0 to take from another run")
+    _check_refits(config, plan, "stage0_from")
     first = first_refit(plan, config.total_steps)
     kept = kept_path(config.stage0_from, first)
     if check_files and not kept.is_file():
@@ -102,11 +101,15 @@ def check_config(config: TrainConfig, plan: RunPlan, *, check_files: bool) -> No
         )
 
 
+def _check_refits(config: TrainConfig, plan: RunPlan, who: str) -> None:
+    if plan.schedule.decoder is None or len(plan.schedule.stage_fractions) < 2:
+        raise ValueError(f"{who}: {config.method} has no refit, so no stage 0 to take from another run")
+
+
 def check_shareable(config: TrainConfig, plan: RunPlan, base: TrainConfig, base_plan: RunPlan) -> None:
     """Raises ValueError, naming each setting, unless ``config``'s stage 0 is ``base``'s run."""
     who = f"stage0_from: {config.method} cannot start from {base.method}'s run"
-    if plan.schedule.decoder is None or len(plan.schedule.stage_fractions) < 2:
-        raise ValueError(f"{who}: {config.method} has no refit, so no stage 0 to take from another run")
+    _check_refits(config, plan, who)
     if len(base_plan.schedule.stage_fractions) != 1 or base_plan.schedule.decoder is not None:
         raise ValueError(f"{who}: {base.method} is not a one-stage run without refits")
     if getattr(plan.optimizer, "anneal_lr", False):
