@@ -125,21 +125,14 @@ def check_shareable(config: TrainConfig, plan: RunPlan, base: TrainConfig, base_
 
 def read_stage0(config: TrainConfig, plan: RunPlan) -> tuple[dict[str, Any], bytes]:
     """The baseline run's kept checkpoint at ``config``'s first refit and its metrics up to there, after
-    checking that the two runs share stage 0. Raises ``CheckpointError`` (no such checkpoint) or
-    ValueError (the runs differ)."""
+    checking that the two runs share stage 0. Raises ``CheckpointError`` (no such checkpoint, or an
+    unreadable one) or ValueError (the runs differ)."""
     assert config.stage0_from is not None
     base_dir = Path(config.stage0_from)
-    steps = first_refit(plan, config.total_steps)
-    path = kept_path(base_dir, steps)
+    path = kept_path(base_dir, first_refit(plan, config.total_steps))
     base = read_config(base_dir)
     check_shareable(config, plan, base, resolve(base, check_files=False))
-    if not path.is_file():
-        raise CheckpointError(
-            f"stage0_from: {base_dir} kept no checkpoint at {steps} env steps ({path} is missing); the "
-            f"baseline run needs keep_checkpoints: [{steps}] from its start (gorl bench sets it for the "
-            "suite's share_stage0 arms)"
-        )
-    ckpt = load_checkpoint(path)
+    ckpt = load_checkpoint(path)  # its absence is refused earlier, by ``resolve`` (``check_config``)
     check_format(ckpt, path, base_dir / "config.json")
     metrics = (base_dir / "metrics.jsonl").read_bytes()[: ckpt["metrics_bytes"]]
     if len(metrics) != ckpt["metrics_bytes"]:

@@ -245,12 +245,10 @@ def _next(pending: list[RunSpec], running: list[tuple[RunSpec, Path, Any]], out:
     with the reason)."""
     busy = {s.name for s in pending} | {s.name for s, _, _ in running}
     for spec in pending:
-        base = spec.baseline_directory(out)
         if (
-            base is None
-            or spec.stage0_ready(out)
+            spec.stage0_ready(out)
             or (spec.directory(out) / "checkpoint.pt").exists()
-            or f"{spec.task}/{base.parent.name}/s{spec.seed}" not in busy
+            or spec.baseline_name not in busy
         ):
             return spec
     return None

@@ -49,7 +49,7 @@ import gorl.envs as envs
 from gorl import stage0
 from gorl.config import Config
 from gorl.registry import RegistryError
-from gorl.train_config import TrainConfig, merge, resolve
+from gorl.train_config import RunPlan, TrainConfig, merge, resolve
 
 
 class MethodEntry(Config):
@@ -146,7 +146,8 @@ class Suite(Config):
 
     def runs(self) -> list[RunSpec]:
         """Every run, seed-major (all tasks and methods of seed 0 first), each config validated."""
-        out = []
+        out: list[RunSpec] = []
+        plans: dict[str, RunPlan] = {}
         for seed in self.seeds:
             for task in self.tasks:
                 for entry in self.methods:
@@ -173,42 +174,41 @@ class Suite(Config):
                     try:
                         config = TrainConfig.model_validate(fields)
                         # every nested field, before any run starts; the files runs read may come later
-                        resolve(config, check_files=False)
+                        plan = resolve(config, check_files=False)
                     except (ValidationError, ValueError, RegistryError) as e:
                         raise ValueError(f"{where}: {e}") from e
                     out.append(RunSpec(task, entry.label, seed, config))
-        return self._share_stage0(out)
+                    plans[out[-1].name] = plan
+        return self._share_stage0(out, plans)
 
-    def _share_stage0(self, specs: list[RunSpec]) -> list[RunSpec]:
+    def _share_stage0(self, specs: list[RunSpec], plans: dict[str, RunPlan]) -> list[RunSpec]:
         """``specs`` with each ``share_stage0`` run linked to its baseline's run (checked to share its
-        stage 0), and each baseline keeping a checkpoint at the first refit of the runs linked to it."""
+        stage 0), and each baseline keeping a checkpoint at the first refit of the runs linked to it.
+        ``plans``: each run's resolved plan, by run name."""
         if not self.share_stage0:
             return specs
-        keep: dict[tuple[str, str, int], set[int]] = {}
-        linked: dict[int, tuple[str, int]] = {}
-        by_name = {(s.task, s.label, s.seed): s for s in specs}
-        for i, spec in enumerate(specs):
+        keep: dict[str, set[int]] = {}
+        linked: dict[str, tuple[str, int]] = {}
+        by_name = {s.name: s for s in specs}
+        for spec in specs:
             if spec.label not in self.share_stage0:
                 continue
-            base = by_name[(spec.task, self.share_stage0[spec.label], spec.seed)]
-            plan = resolve(spec.config, check_files=False)
+            base = by_name[f"{spec.task}/{self.share_stage0[spec.label]}/s{spec.seed}"]
+            plan = plans[spec.name]
             try:
-                stage0.check_shareable(
-                    spec.config, plan, base.config, resolve(base.config, check_files=False)
-                )
+                stage0.check_shareable(spec.config, plan, base.config, plans[base.name])
             except ValueError as e:
                 where = f"run ({spec.task}, {spec.label}, seed {spec.seed})"
                 raise ValueError(f"share_stage0, {where}: {e}") from e
             first = stage0.first_refit(plan, spec.config.total_steps)
-            keep.setdefault((base.task, base.label, base.seed), set()).add(first)
-            linked[i] = (base.label, first)
+            keep.setdefault(base.name, set()).add(first)
+            linked[spec.name] = (base.label, first)
         out = []
-        for i, spec in enumerate(specs):
-            steps = keep.get((spec.task, spec.label, spec.seed))
-            if steps:
-                kept = sorted(set(spec.config.keep_checkpoints) | steps)
+        for spec in specs:
+            if spec.name in keep:
+                kept = sorted(set(spec.config.keep_checkpoints) | keep[spec.name])
                 spec = replace(spec, config=spec.config.model_copy(update={"keep_checkpoints": kept}))
-            out.append(replace(spec, stage0_source=linked.get(i)))
+            out.append(replace(spec, stage0_source=linked.get(spec.name)))
         return out
 
 
@@ -262,11 +262,14 @@ class RunSpec:
         """``root/runs/<task>/<label>/s<seed>``."""
         return root / "runs" / self.name
 
+    @property
+    def baseline_name(self) -> str | None:
+        """The ``name`` of the run this run takes its stage 0 from (None: it trains its own)."""
+        return None if self.stage0_source is None else f"{self.task}/{self.stage0_source[0]}/s{self.seed}"
+
     def baseline_directory(self, root: Path) -> Path | None:
         """The run directory this run takes its stage 0 from (None: it trains its own)."""
-        if self.stage0_source is None:
-            return None
-        return root / "runs" / self.task / self.stage0_source[0] / f"s{self.seed}"
+        return None if self.baseline_name is None else root / "runs" / self.baseline_name
 
     def placed(self, root: Path) -> RunSpec:
         """This run with its config's ``stage0_from`` pointing into the results directory ``root``; or,
@@ -282,7 +285,9 @@ class RunSpec:
     def stage0_ready(self, root: Path) -> bool:
         """True when the baseline's kept checkpoint is there (or the run takes no stage 0)."""
         base = self.baseline_directory(root)
-        return base is None or stage0.kept_path(base, self.stage0_source[1]).is_file()  # type: ignore[index]
+        if base is None or self.stage0_source is None:
+            return True
+        return stage0.kept_path(base, self.stage0_source[1]).is_file()
 
 
 def select_runs(specs: list[RunSpec], only: list[str] | None) -> list[RunSpec]:
