@@ -33,10 +33,9 @@ import torch
 from tqdm import tqdm
 
 import gorl.algos as algos
-import gorl.decoders as decoders
 import gorl.encoders as encoders
-from gorl import loggers, stage0
-from gorl.algos.evaluate import evaluate
+from gorl import loggers, run_decoders, stage0
+from gorl.algos.evaluate import FreshEpisodes, evaluate
 from gorl.algos.guards import NonFiniteError
 from gorl.checkpoint import (
     CheckpointError,
@@ -48,12 +47,12 @@ from gorl.checkpoint import (
     set_rng_state,
 )
 from gorl.composite import CompositePolicy
-from gorl.decoders import snapshot
 from gorl.envs import make_env
 from gorl.interfaces.decoder import GenerativeDecoder
 from gorl.interfaces.env import BatchedEnv
 from gorl.interfaces.optimizer import LatentOptimizer
 from gorl.interfaces.policy import ActingPolicy
+from gorl.run_decoders import RunDecoders
 from gorl.run_dir import FORMAT, MetricsLog, read_run, write_config
 from gorl.stop import RunStopped, StopRequest
 from gorl.train_config import TrainConfig, resolve
@@ -74,7 +73,7 @@ class Trainer:
         sinks = [loggers.make(n, self.out, config) for n in config.loggers]
         self.metrics = MetricsLog(self.out / "metrics.jsonl", sinks)
         self.schedule = self.plan.schedule
-        self.snapshot = self._read_snapshot()
+        initial_snapshot = run_decoders.read_initial(self.schedule)  # checked before any env is built
         if config.device.startswith("cuda") and not torch.cuda.is_available():
             raise ValueError(f"device {config.device!r} asked for, but this machine has no CUDA device")
         if config.threads:
@@ -89,6 +88,9 @@ class Trainer:
         self.eval_env = make_env(config.task, config.eval_envs, backend=config.backend, **eval_kw)
         self.eval_start = self.eval_env.env_state()  # every evaluation starts from the same episodes
         self.device = torch.device(config.device)
+        origin = {"task": config.task, "method": config.method, "seed": config.seed}
+        dims = (self.env.obs_dim, self.env.action_dim)
+        self.decoders = RunDecoders(self.schedule, initial_snapshot, dims, self.device, origin)
         encoder = encoders.make(
             self.plan.encoder_name,
             obs_dim=self.env.obs_dim,
@@ -97,7 +99,7 @@ class Trainer:
         )
         self.policy: ActingPolicy = CompositePolicy(
             encoder,
-            self._initial_decoder(),
+            self.decoders.initial(),
             self.env.action_low.cpu(),
             self.env.action_high.cpu(),
         ).to(self.device)
@@ -111,8 +113,7 @@ class Trainer:
         self.timescale.check(self.learner)
         self.timescale.bind(self.learner, self.policy)
         self.evals: list[dict[str, Any]] = []
-        # the refit's fresh episodes: (stage, env, its start state)
-        self._fresh: tuple[int, BatchedEnv, dict[str, Any]] | None = None
+        self.fresh = FreshEpisodes(self._fresh_env, self.eval_length)  # the refits' own episodes
         self.iterations = 0
         self.next_eval = config.eval_every
         self.last_checkpoint_steps = 0
@@ -189,6 +190,7 @@ class Trainer:
             raise
         finally:
             bar.close()
+            self.fresh.close()
             self.metrics.close()
         return self._finish()
 
@@ -247,7 +249,7 @@ class Trainer:
         if record is None:  # nothing to fit: the stage goes on with the same decoder
             return
         self.decoder_name = str(self.schedule.decoder)
-        self._write_decoder_snapshot()
+        self.decoders.write(self.out, self.policy.decoder, self.timescale.stage, self.env_steps)
         # the refitted policy on the run's own evaluation episodes, as its stage starts
         record["return_after_refit"] = self.eval_returns().mean().item()
         self._log(record)
@@ -256,67 +258,23 @@ class Trainer:
         """Returns ``(schedule.fidelity_episodes,)`` of ``policy`` on the current refit's fresh episodes:
         the same start states for every policy compared at one refit, other ones at the next refit (and
         never the run's evaluation episodes)."""
-        stage = self.timescale.stage
-        if self._fresh is None or self._fresh[0] != stage:
-            if self._fresh is not None:
-                self._fresh[1].close()
-            env = make_env(
-                self.config.task,
-                self.schedule.fidelity_episodes,
-                backend=self.config.backend,
-                episode_length=self.eval_length,
-                seed=self.config.seed + 2_000_003 + 7919 * stage,
-                device=self.config.device,
-                options=self.config.env_options,
-            )
-            self._fresh = (stage, env, env.env_state())
-        _, env, start = self._fresh
-        env.load_env_state(start)
-        return evaluate(policy, env, self.learner.normalize, self.eval_length, deterministic=deterministic)
+        return self.fresh.returns(self.timescale.stage, policy, self.learner.normalize, deterministic)
 
-    def _decoder_options(self, name: str) -> dict[str, Any]:
-        """The options decoder ``name`` is built with (``decoder_options`` go to the decoder that is
-        fitted, or to the initial one when none is)."""
-        return dict(self.schedule.decoder_options) if name == self.schedule.options_for else {}
+    def _fresh_env(self, stage: int) -> BatchedEnv:
+        return make_env(
+            self.config.task,
+            self.schedule.fidelity_episodes,
+            backend=self.config.backend,
+            episode_length=self.eval_length,
+            seed=self.config.seed + 2_000_003 + 7919 * stage,
+            device=self.config.device,
+            options=self.config.env_options,
+        )
 
     def make_decoder(self, name: str | None) -> GenerativeDecoder:
         """A freshly initialised decoder ``name`` with the run's decoder options, on the run's device (what
         a refit fits); writes nothing."""
-        if name is None:
-            raise ValueError("make_decoder needs a decoder name; this schedule names none (schedule.decoder)")
-        options = self._decoder_options(name)
-        decoder = decoders.make(name, obs_dim=self.env.obs_dim, action_dim=self.env.action_dim, **options)
-        return decoder.to(self.device)  # type: ignore[attr-defined, no-any-return]
-
-    def _read_snapshot(self) -> dict[str, Any] | None:
-        """The decoder snapshot ``schedule.initial_decoder_from`` names, checked against the schedule
-        (before any env is built); None when there is none."""
-        path = self.schedule.initial_decoder_from
-        return None if path is None else snapshot.read_initial(path, self.schedule.initial_decoder)
-
-    def _initial_decoder(self) -> GenerativeDecoder:
-        """Stage 0's decoder: the snapshot's (its weights loaded), or a fresh ``initial_decoder``."""
-        if self.snapshot is None:
-            return self.make_decoder(self.schedule.initial_decoder)
-        dims = (self.env.obs_dim, self.env.action_dim, self.env.action_dim)
-        path = self.schedule.initial_decoder_from
-        return snapshot.build_initial(self.snapshot, path, dims, self.config.task, self.device)
-
-    def _write_decoder_snapshot(self) -> None:
-        """Writes the decoder the refit before this stage fitted to ``decoders/stage<k>.pt``, atomically."""
-        name = self.schedule.decoder
-        assert name is not None
-        snapshot.write(
-            self.out / "decoders" / f"stage{self.timescale.stage}.pt",
-            self.policy.decoder,
-            name,
-            self._decoder_options(name),
-            task=self.config.task,
-            method=self.config.method,
-            seed=self.config.seed,
-            stage=self.timescale.stage,
-            env_steps=self.env_steps,
-        )
+        return self.decoders.make(name)
 
     def eval_returns(self) -> torch.Tensor:
         """Deterministic returns ``(eval_envs,)`` of the current policy from the run's fixed evaluation

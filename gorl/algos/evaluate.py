@@ -62,3 +62,32 @@ def random_return(env: BatchedEnv, episode_length: int, seed: int = 0) -> Tensor
         return (low + u * (high - low)).to(obs.device)
 
     return run_episodes(act, env, lambda obs: obs, episode_length)
+
+
+class FreshEpisodes:
+    """Episodes that compare policies at one refit: the same start states for every policy under one
+    ``key`` (a stage), new ones when the key changes; ``make_env(key)`` builds their batched env.
+
+    Holds one env at a time; ``close`` releases it.
+    """
+
+    def __init__(self, make_env: Callable[[int], BatchedEnv], episode_length: int) -> None:
+        self.make_env, self.episode_length = make_env, episode_length
+        self._current: tuple[int, BatchedEnv, dict] | None = None  # (key, env, its start state)
+
+    def returns(
+        self, key: int, policy: ActingPolicy, normalize: Callable[[Tensor], Tensor], deterministic: bool
+    ) -> Tensor:
+        """Returns ``(num_envs,)`` of ``policy`` from key ``key``'s start states."""
+        if self._current is None or self._current[0] != key:
+            self.close()
+            env = self.make_env(key)
+            self._current = (key, env, env.env_state())
+        _, env, start = self._current
+        env.load_env_state(start)
+        return evaluate(policy, env, normalize, self.episode_length, deterministic=deterministic)
+
+    def close(self) -> None:
+        if self._current is not None:
+            self._current[1].close()
+            self._current = None
