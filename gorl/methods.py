@@ -52,15 +52,20 @@ class MethodSpec:
 REGISTRY: Registry[Callable[[Scale], MethodSpec]] = Registry("method", "gorl.methods")
 ONE_STAGE: dict[str, Any] = {"decoder": None, "stage_fractions": [1.0], "stage_overrides": [{}]}
 # refits sized for a CPU (docs/gorl.md has the measurements, benchmarks/refit_fidelity.py): coupled pairs
-# (each action with the standardised latent that drew it), 4 actions per state drawn from the data policy
-# (diffusion: one per state, below),
+# (each action with the standardised latent that drew it), one action per state over 16,384 states,
 # 2,000 steps of 1,024 at lr 1e-3; the refit data comes from the stage's last encoder; the encoder keeps
 # its hidden layers when it returns to the prior. The official code
 # uses 4,096 episodes and 50k steps of 8,192 with independent pairs; the paper scale keeps that pairing.
 CPU_REFIT: dict[str, Any] = {
     "decoder_pairs": 16_384,
     "pairing": "auto",  # coupled with every built-in decoder; a decoder that cannot couple gets independent
-    "actions_per_state": 4,
+    # one action per state over 16,384 distinct states rather than 4 over 4,096: the decoders extrapolate
+    # better to the states the next stage visits (cheetah-run's mean error there 0.200 -> 0.145 flow,
+    # 0.240 -> 0.169 diffusion, benchmarks/results/refit_reach.md). On the paired suite's 18 pairs, against
+    # 4 actions: diffusion IQM +0.015 [-0.001, +0.045] after the first refit; flow +0.004 [-0.007, +0.019]
+    # after, +0.025 [-0.018, +0.071] final, and against ppo +0.021 [+0.009, +0.043] after, +0.061
+    # [+0.021, +0.111] final (docs/gorl.md, "One action per refit state")
+    "actions_per_state": 1,
     # 2,000 steps: late refits (narrower, fitted data policies) kept 0.38 / 0.28 / 0.15 mean error at
     # 1,000 on finger-spin / hopper-stand / fish-swim, 0.24 on finger-spin at 2,000, 0.21 at 3,000
     # (benchmarks/results/late_refit.md)
@@ -174,13 +179,6 @@ def _gorl_ppo(decoder: str, scale: Scale) -> MethodSpec:
         # over 18 pairs (docs/gorl.md, "Velocity prediction"; benchmarks/results/gorl_paired/)
         if decoder == "diffusion":
             schedule["decoder_options"] = {"prediction": "velocity"}
-            # one action per refit state, 16,384 states: the diffusion decoder extrapolated worse than the
-            # flow to the states the next stage visits, and more distinct states close that (cheetah-run's
-            # mean error there 0.240 -> 0.169, benchmarks/results/refit_reach.md); on the paired suite, 18
-            # pairs, against 4 actions over 4,096 states: IQM +0.015 [-0.001, +0.045] after the first refit,
-            # ahead on every task's mean; against ppo +0.018 [+0.001, +0.039] (docs/gorl.md, "Where GoRL
-            # stands")
-            schedule["actions_per_state"] = 1
     if decoder == "diffusion" and scale == "paper":  # the official diffusion runs keep the encoder
         schedule["reset_encoder"] = [False]
     return MethodSpec(

@@ -59,9 +59,9 @@ def test_methods_by_name():
     assert methods.get("gorl-flow").schedule["decoder"] == "flow"
     assert methods.get("gorl-diff", "paper").schedule["reset_encoder"] == [False]  # the official diffusion
     assert "reset_encoder" not in methods.get("gorl-diff").schedule  # cpu: reset, as coupled pairs need
-    # cpu refit data: one action per state for diffusion (more distinct states), four for the flow
+    # cpu refit data: one action per state over 16,384 states for both decoders (more distinct states)
     assert methods.get("gorl-diff").schedule["actions_per_state"] == 1
-    assert methods.get("gorl-fm").schedule["actions_per_state"] == 4
+    assert methods.get("gorl-fm").schedule["actions_per_state"] == 1
     assert "actions_per_state" not in methods.get("gorl-diff", "paper").schedule  # the paper's 1, independent
     assert methods.get("gorl-sac-fm").optimizer == "sac"
     assert methods.get("gorl-sac-diff").schedule["decoder"] == "diffusion"
