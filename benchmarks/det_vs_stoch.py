@@ -60,10 +60,10 @@ def table(root: Path, arms: list[str], evals: int) -> str:
         env.close()
         cells = []
         for arm in arms:
-            runs = [
-                end_of_run(load_records(d), evals, dim)
-                for d in sorted((root / "runs" / task / arm).glob("s*"))
+            finished = [
+                d for d in sorted((root / "runs" / task / arm).glob("s*")) if (d / "summary.json").exists()
             ]
+            runs = [end_of_run(load_records(d), evals, dim) for d in finished]
             done = [r for r in runs if r is not None]
             if not done:
                 cells.append("-")
@@ -77,7 +77,7 @@ def table(root: Path, arms: list[str], evals: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("dir", type=Path, help="a suite's results directory")
+    ap.add_argument("dir", type=Path, help="a suite's results directory (finished runs only)")
     ap.add_argument("--arms", nargs="+", required=True, help="method labels")
     ap.add_argument("--evals", type=int, default=3, help="how many of the last evaluations (default 3)")
     ap.add_argument("--out", type=Path, default=None, help="also write the table here (markdown)")

@@ -39,6 +39,12 @@ def test_the_table_from_a_suite_folder(tmp_path, load_script):
         }
     )
     (run / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    (run / "summary.json").write_text("{}")
+    unfinished = tmp_path / "runs" / "cheetah-run" / "ppo" / "s1"  # no summary.json: left out
+    unfinished.mkdir()
+    (unfinished / "metrics.jsonl").write_text(
+        "".join(json.dumps({**x, "return_mean": 1e6}) + "\n" for x in lines)
+    )
     out = tmp_path / "t.md"
     assert script.main([str(tmp_path), "--arms", "ppo", "gorl-fm", "--evals", "1", "--out", str(out)]) == 0
     assert "| cheetah-run | 9 / 4 (+5), 1.00 [1 runs] | - |" in out.read_text()
