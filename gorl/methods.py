@@ -84,8 +84,8 @@ CPU_LATER_STAGES: dict[str, Any] = {"penalty_coef": 1e-3}
 # GoRL(SAC)'s refits fit longer and faster: a SAC policy is near-deterministic, and 500 steps at 3e-4 left
 # the flow underfitted (a refit kept 16-25% of a 441 return on cheetah-run; 8,000 steps at 1e-3 keep 84-87%,
 # as 20,000 at 3e-4 do: benchmarks/refit_budget.py, docs/sac.md). About 90 s per refit on one core.
-# Independent pairs, one action per state: GoRL(PPO)'s coupled pairs of the time, 4 actions per state (4,096 states),
-# fit SAC's near-deterministic policy worse, mean error 0.85 of its spread against 0.62
+# Independent pairs, one action per state: GoRL(PPO)'s coupled pairs of the time, 4 actions per state
+# (4,096 states), fit SAC's near-deterministic policy worse, mean error 0.85 of its spread against 0.62
 # (benchmarks/results/sac_refit_pairs.md).
 SAC_CPU_REFIT: dict[str, Any] = {
     "decoder_pairs": 16_384,
