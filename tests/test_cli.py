@@ -39,7 +39,7 @@ def test_dry_run_prints_the_plan_and_each_settings_source_without_building_an_en
     rows = _table(out)
     assert rows["total_steps"] == (30000, f"config file {config}")
     assert rows["seed"] == (4, "--seed")
-    assert rows["eval_envs"] == (4, "gorl train default")
+    assert rows["eval_envs"] == (16, "gorl train default")
     assert rows["checkpoint_every"] == (1, "default")
     assert rows["optimizer.lr"] == (1e-4, "--set")
     assert rows["optimizer.clip_epsilon"] == (0.25, f"config file {config}")
