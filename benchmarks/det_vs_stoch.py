@@ -5,7 +5,8 @@ returns are the stochastic policy's finished episodes, far more of them. Over th
 ``--evals`` evaluations (from the evaluation before them to the end) this prints, as means over seeds:
 
 * ``det``: the mean of those evaluations' returns;
-* ``stoch``: the mean training return over the same env steps;
+* ``stoch``: the mean training return over the same env steps (the first after each refit left out:
+  ``gorl.report.load.training_returns``);
 * ``det - stoch``: what acting with the latent mean gains or loses against sampling;
 * ``latent std``: the encoder's std per latent dim over the same span, as the geometric mean of its
   ``exp(entropy / dim - 0.5 * log(2 pi e))``. For ``ppo`` the latent is the action (before the squash);
@@ -26,7 +27,7 @@ from typing import Any
 
 from gorl.checkpoint import atomic_write_text
 from gorl.envs import make_env
-from gorl.report.load import load_records
+from gorl.report.load import load_records, training_returns
 
 _GAUSS_ENTROPY = 0.5 * math.log(2 * math.pi * math.e)  # per dim, at std 1
 
@@ -39,7 +40,7 @@ def end_of_run(records: list[dict[str, Any]], evals: int, dim: int) -> dict[str,
         return None
     lo = int(ev[-evals - 1]["env_steps"])
     its = [r for r in records if r["kind"] == "iteration" and r["env_steps"] > lo]
-    train = [r["train_return"] for r in its if r.get("train_return") is not None]
+    train = [value for steps, value in training_returns(records) if steps > lo]
     entropy = [r["entropy"] for r in its if r.get("entropy") is not None]
     if not train or not entropy:
         return None

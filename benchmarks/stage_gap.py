@@ -1,14 +1,20 @@
-"""Where a GoRL arm gains or loses against its baseline around the first refit, in training returns.
+"""Where a GoRL arm gains or loses against its baseline around a refit, in training returns.
 
 A GoRL run and its baseline's run of the same seed agree until the first refit (stage 0 is the
 baseline). Their training returns (the stochastic policy's finished episodes, averaged per iteration;
-far more episodes than the 8-episode evaluations) split the difference at the end of stage 1 in two:
+far more episodes than the 8-episode evaluations) split the difference at the end of stage ``--stage``
+(K, default 1) in three:
 
-* ``start``: GoRL minus baseline over the ``--window`` iterations right after the refit (what the refit
-  and the reset did to the policy);
-* ``learning``: GoRL's change from that window to the last ``--window`` iterations of stage 1, minus the
-  baseline's change over the same env steps (what stage 1's learning added or lost);
-* ``end``: GoRL minus baseline over the last window of stage 1 (= start + learning).
+* ``jump``: GoRL minus baseline over the ``--window`` iterations right after refit K, less the same gap
+  over the window right before it (what refit K and the encoder's reset did to the policy; for K = 1
+  the gap before is 0, both runs being the same run until then);
+* ``learning``: GoRL's change from the window after the refit to the last window of stage K, minus the
+  baseline's change over the same env steps (what stage K's learning added or lost);
+* ``end``: GoRL minus baseline over the last window of stage K (= the gap before + jump + learning).
+
+``start`` (the gap right after the refit, = the gap before + jump) is printed too. The first training
+return after each refit is left out (``gorl.report.load.training_returns``: misreported until
+2026-12-07).
 
     python benchmarks/stage_gap.py benchmarks/results/gorl_paired --arms gorl-fm gorl-diff \\
         --out benchmarks/results/gorl_paired/stage_gap.md
@@ -26,36 +32,42 @@ from pathlib import Path
 from typing import Any
 
 from gorl.checkpoint import atomic_write_text
+from gorl.report.load import training_returns
 
 
 def _records(path: Path) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def _window(its: list[dict[str, Any]], lo: int, hi: int) -> float:
-    """Mean training return of the iterations with ``lo < env_steps <= hi`` (nan without any)."""
-    values = [
-        r["train_return"] for r in its if lo < r["env_steps"] <= hi and r.get("train_return") is not None
-    ]
+def _window(returns: list[tuple[int, float]], lo: int, hi: int) -> float:
+    """Mean training return reported with ``lo < env_steps <= hi`` (nan without any)."""
+    values = [value for steps, value in returns if lo < steps <= hi]
     return statistics.mean(values) if values else float("nan")
 
 
-def stage_gap(gorl: Path, base: Path, window: int) -> dict[str, float] | None:
-    """The three figures for one GoRL run and its baseline run (None when the GoRL run has no refit)."""
+def stage_gap(gorl: Path, base: Path, window: int, stage: int = 1) -> dict[str, float] | None:
+    """The figures of stage ``stage`` for one GoRL run and its baseline run (None when the GoRL run has
+    fewer than ``stage`` refits)."""
     recs = _records(gorl / "metrics.jsonl")
     its = [r for r in recs if r["kind"] == "iteration"]
-    refits = [r for r in recs if r["kind"] == "refit"]
-    if not refits or not its:
+    refits = sorted(int(r["env_steps"]) for r in recs if r["kind"] == "refit")
+    if len(refits) < stage or not its:
         return None
-    start = int(refits[0]["env_steps"])
-    later = [int(r["env_steps"]) for r in refits[1:]]
-    end = later[0] if later else int(its[-1]["env_steps"])
+    start = refits[stage - 1]
+    end = refits[stage] if len(refits) > stage else int(its[-1]["env_steps"])
     per_iter = its[1]["env_steps"] - its[0]["env_steps"] if len(its) > 1 else its[0]["env_steps"]
     span = window * per_iter
-    base_its = [r for r in _records(base / "metrics.jsonl") if r["kind"] == "iteration"]
-    g0, g1 = _window(its, start, start + span), _window(its, end - span, end)
-    b0, b1 = _window(base_its, start, start + span), _window(base_its, end - span, end)
-    return {"start": g0 - b0, "learning": (g1 - g0) - (b1 - b0), "end": g1 - b1}
+    ours, theirs = training_returns(recs), training_returns(_records(base / "metrics.jsonl"))
+    before = 0.0 if stage == 1 else _window(ours, start - span, start) - _window(theirs, start - span, start)
+    g0, g1 = _window(ours, start, start + span), _window(ours, end - span, end)
+    b0, b1 = _window(theirs, start, start + span), _window(theirs, end - span, end)
+    return {
+        "before": before,
+        "jump": (g0 - b0) - before,
+        "start": g0 - b0,
+        "learning": (g1 - g0) - (b1 - b0),
+        "end": g1 - b1,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,45 +76,53 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--arms", nargs="+", required=True, help="GoRL arms (labels in DIR/runs/<task>/)")
     ap.add_argument("--baseline", default="ppo")
     ap.add_argument("--window", type=int, default=8, help="iterations per window")
+    ap.add_argument("--stage", type=int, default=1, help="the stage K measured: from refit K to the next")
     ap.add_argument("--out", type=Path, default=None, help="Markdown file (default: print only)")
     args = ap.parse_args(argv)
+    if args.stage < 1:
+        ap.error(f"--stage must be 1 or more (stage 0 is the baseline itself), got {args.stage}")
     command = " ".join(["python benchmarks/stage_gap.py", *(sys.argv[1:] if argv is None else argv)])
     tasks = sorted(p.name for p in (args.dir / "runs").iterdir() if p.is_dir())
+    k = args.stage
+    names = ("before", "jump", "start", "learning", "end")
     lines = [
-        "# Stage 1 against the baseline, in training returns",
+        f"# Stage {k} against the baseline, in training returns",
         "",
         f"`{command}`. Per task: means over seeds (per seed in brackets) of GoRL minus `{args.baseline}` in "
-        f"training return: `start` over the {args.window} iterations after the first refit, `learning` the "
-        "change over stage 1 beyond the baseline's, `end` over the last window of stage 1.",
+        f"training return: `before` over the {args.window} iterations before refit {k}, `jump` the gap's "
+        f"change from that window to the {args.window} iterations after it, `start` the gap after it, "
+        f"`learning` the change over stage {k} beyond the baseline's, `end` over the last window of stage "
+        f"{k} (= before + jump + learning).",
         "",
-        "| arm | task | seeds | start | learning (per seed) | end |",
-        "|---|---|---|---|---|---|",
+        "| arm | task | seeds | before | jump | start | learning (per seed) | end |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for arm in args.arms:
-        pooled: dict[str, list[float]] = {"start": [], "learning": [], "end": []}
+        pooled: dict[str, list[float]] = {name: [] for name in names}
         for task in tasks:
             found = []
             for run in sorted((args.dir / "runs" / task / arm).glob("s*")):
                 base = args.dir / "runs" / task / args.baseline / run.name
                 if (run / "summary.json").exists() and (base / "summary.json").exists():
-                    gap = stage_gap(run, base, args.window)
+                    gap = stage_gap(run, base, args.window, k)
                     if gap is not None:
                         found.append(gap)
             if not found:
                 continue
-            for k in pooled:
-                pooled[k] += [g[k] for g in found]
-            mean = {k: statistics.mean(g[k] for g in found) for k in pooled}
+            for name in names:
+                pooled[name] += [g[name] for g in found]
+            mean = {name: statistics.mean(g[name] for g in found) for name in names}
             seeds = ", ".join(f"{g['learning']:+.0f}" for g in found)
             lines.append(
-                f"| {arm} | {task} | {len(found)} | {mean['start']:+.1f} | {mean['learning']:+.1f} ({seeds}) "
-                f"| {mean['end']:+.1f} |"
+                f"| {arm} | {task} | {len(found)} | {mean['before']:+.1f} | {mean['jump']:+.1f} "
+                f"| {mean['start']:+.1f} | {mean['learning']:+.1f} ({seeds}) | {mean['end']:+.1f} |"
             )
         if pooled["start"]:
-            m = {k: statistics.mean(v) for k, v in pooled.items()}
+            m = {name: statistics.mean(v) for name, v in pooled.items()}
             lines.append(
-                f"| **{arm}** | all ({len(pooled['start'])} runs) | | **{m['start']:+.1f}** "
-                f"| **{m['learning']:+.1f}** | **{m['end']:+.1f}** |"
+                f"| **{arm}** | all ({len(pooled['start'])} runs) | | **{m['before']:+.1f}** "
+                f"| **{m['jump']:+.1f}** | **{m['start']:+.1f}** | **{m['learning']:+.1f}** "
+                f"| **{m['end']:+.1f}** |"
             )
     text = "\n".join(lines) + "\n"
     print(text)

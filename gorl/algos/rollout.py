@@ -79,7 +79,11 @@ class Rollout:
         ``obs``, ``latent``, ``log_prob``, ``raw_action``, ``action`` and any other key ``act`` returns
         (e.g. DPPO's denoising chain), ``next_obs`` (the true next observation, before any reset),
         ``reward``, ``done``, ``terminated`` (bools). ``count=False``
-        leaves the env-step count and the episode returns alone (decoder data is not training data).
+        leaves the env-step count alone and reports no finished episode (decoder data is not training
+        data), but the episodes' sums still run: an episode that such a collection cuts through is
+        reported whole, every step of it, when it ends in training. (Until 2026-12-07 they stopped, and the
+        first episode to end after a refit's collection was reported with the steps before the collection
+        added to those after it, up to twice an episode's length.)
         """
         if self._td is None:
             self._td = self.env.reset()
@@ -114,11 +118,11 @@ class Rollout:
             out["reward"].append(reward)
             out["done"].append(done)
             out["terminated"].append(nxt[TERMINATED].reshape(n).to(self.device))
+            self._ep_return += reward.to(torch.float64)
             if count:
-                self._ep_return += reward.to(torch.float64)
                 self._finished[0] += (self._ep_return * done).sum()
                 self._finished[1] += done.sum()
-                self._ep_return.masked_fill_(done, 0.0)
+            self._ep_return.masked_fill_(done, 0.0)
         self._td = td
         if count:
             self.env_steps += steps * n

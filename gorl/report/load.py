@@ -130,6 +130,26 @@ def load_records(run_dir: Path) -> list[dict[str, Any]]:
     return records
 
 
+def training_returns(records: Sequence[dict[str, Any]]) -> list[tuple[int, float]]:
+    """``(env_steps, train_return)`` of a run's iterations that report one (records as ``load_records``
+    gives them), leaving out the first after each refit: runs recorded before 2026-12-07 reported there
+    an episode whose steps before the refit's decoder-data collection were added to those after it (up
+    to twice an episode's return; ``Rollout.collect``). dm_control's episodes all end together, so that
+    record is the only one touched; in runs recorded since, it is a whole episode, dropped alike."""
+    refits = sorted(int(r["env_steps"]) for r in records if r.get("kind") == "refit")
+    out, k = [], 0
+    for r in records:
+        if r.get("kind") != "iteration" or r.get("train_return") is None:
+            continue
+        steps = int(r["env_steps"])
+        if k < len(refits) and steps > refits[k]:
+            while k < len(refits) and steps > refits[k]:
+                k += 1
+            continue  # the first report after refit k (or after several refits with none between)
+        out.append((steps, float(r["train_return"])))
+    return out
+
+
 def load_curve(run_dir: Path) -> tuple[NDArray[np.int64], NDArray[np.float64]]:
     """The evaluations of a run: env steps ``(E,)`` and mean evaluation returns ``(E,)``, in file order
     (the ``"kind": "eval"`` records of ``load_records``)."""

@@ -15,9 +15,12 @@ def test_the_end_of_run_figures_by_hand(load_script):
     records += [
         {"kind": "iteration", "env_steps": 5, "train_return": 1000.0, "entropy": 0.0},  # before the span
         {"kind": "iteration", "env_steps": 15, "train_return": 2.0, "entropy": 2 * (h + math.log(0.5))},
+        {"kind": "refit", "env_steps": 18},
+        {"kind": "iteration", "env_steps": 22, "train_return": 999.0, "entropy": 2 * (h + math.log(0.5))},
         {"kind": "iteration", "env_steps": 25, "train_return": 4.0, "entropy": 2 * (h + math.log(0.5))},
     ]
-    # the last 2 evaluations span (10, 30]: det (5 + 7) / 2, stoch (2 + 4) / 2, std 0.5 per dim (2 dims)
+    # the last 2 evaluations span (10, 30]: det (5 + 7) / 2, stoch (2 + 4) / 2 (the first training return
+    # after the refit left out), std 0.5 per dim (2 dims)
     assert script.end_of_run(records, 2, 2) == pytest.approx({"det": 6.0, "stoch": 3.0, "std": 0.5})
     assert script.end_of_run(records, 3, 2) is None  # needs an evaluation before the span
 

@@ -259,3 +259,26 @@ def test_tasks_without_a_0_1000_scale_get_no_iqm_and_no_profile(tmp_path):
     assert "IQM (normalised)" not in text and not (root / "profile.png").exists()
     # dm_control's tasks keep theirs
     assert "IQM (normalised)" in write_report(make_suite(tmp_path / "dmc")).read_text()
+
+
+def test_training_returns_leave_out_the_first_report_after_each_refit():
+    from gorl.report.load import training_returns
+
+    def it(steps: int, value: float | None) -> dict:
+        return {"kind": "iteration", "env_steps": steps, "train_return": value}
+
+    records = [
+        it(10, 1.0),
+        it(20, 2.0),  # the last iteration of stage 0: at the refit's step, kept
+        {"kind": "refit", "env_steps": 20},
+        it(30, None),  # no episode ended: nothing to leave out yet
+        it(40, 500.0),  # the first report after the refit: left out
+        it(50, 5.0),
+        {"kind": "eval", "env_steps": 50, "return_mean": 7.0},
+        {"kind": "refit", "env_steps": 60},
+        {"kind": "refit", "env_steps": 70},  # two refits with no report between: one left out
+        it(80, 800.0),
+        it(90, 9.0),
+    ]
+    assert training_returns(records) == [(10, 1.0), (20, 2.0), (50, 5.0), (90, 9.0)]
+    assert training_returns([it(10, 1.0)]) == [(10, 1.0)]  # a run without refits keeps all
