@@ -83,7 +83,7 @@ class Rollout:
         data), but the episodes' sums still run: an episode that such a collection cuts through is
         reported whole, every step of it, when it ends in training. (Until 2026-12-07 they stopped, and the
         first episode to end after a refit's collection was reported with the steps before the collection
-        added to those after it, up to twice an episode's length.)
+        added to those after it: the rewards of up to twice an episode's steps.)
         """
         if self._td is None:
             self._td = self.env.reset()
