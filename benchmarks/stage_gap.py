@@ -25,18 +25,12 @@ Runs are read from ``DIR/runs/<task>/<arm>/s<seed>/metrics.jsonl``; a seed missi
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 import sys
 from pathlib import Path
-from typing import Any
 
 from gorl.checkpoint import atomic_write_text
-from gorl.report.load import training_returns
-
-
-def _records(path: Path) -> list[dict[str, Any]]:
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+from gorl.report.load import load_records, training_returns
 
 
 def _window(returns: list[tuple[int, float]], lo: int, hi: int) -> float:
@@ -48,7 +42,7 @@ def _window(returns: list[tuple[int, float]], lo: int, hi: int) -> float:
 def stage_gap(gorl: Path, base: Path, window: int, stage: int = 1) -> dict[str, float] | None:
     """The figures of stage ``stage`` for one GoRL run and its baseline run (None when the GoRL run has
     fewer than ``stage`` refits)."""
-    recs = _records(gorl / "metrics.jsonl")
+    recs = load_records(gorl)
     its = [r for r in recs if r["kind"] == "iteration"]
     refits = sorted(int(r["env_steps"]) for r in recs if r["kind"] == "refit")
     if len(refits) < stage or not its:
@@ -57,7 +51,7 @@ def stage_gap(gorl: Path, base: Path, window: int, stage: int = 1) -> dict[str, 
     end = refits[stage] if len(refits) > stage else int(its[-1]["env_steps"])
     per_iter = its[1]["env_steps"] - its[0]["env_steps"] if len(its) > 1 else its[0]["env_steps"]
     span = window * per_iter
-    ours, theirs = training_returns(recs), training_returns(_records(base / "metrics.jsonl"))
+    ours, theirs = training_returns(recs), training_returns(load_records(base))
     before = 0.0 if stage == 1 else _window(ours, start - span, start) - _window(theirs, start - span, start)
     g0, g1 = _window(ours, start, start + span), _window(ours, end - span, end)
     b0, b1 = _window(theirs, start, start + span), _window(theirs, end - span, end)
