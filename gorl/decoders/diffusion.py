@@ -76,7 +76,9 @@ class DiffusionDecoder(nn.Module):
             "the diffusion decoder starts its chain at x_T = z in the action space",
         )
         cfg = self.config
-        self.net = TimeConditionedMLP(action_dim, obs_dim, cfg.time_embed_dim, cfg.hidden, action_dim)
+        self.net = TimeConditionedMLP(
+            action_dim, obs_dim, cfg.time_embed_dim, cfg.hidden, action_dim, cfg.obs_norm == "fit"
+        )
         # derived from the config, so not saved: a state_dict holds only the net
         self.register_buffer("alpha_bars", cosine_alpha_bars(cfg.train_timesteps), persistent=False)
         self._chain = ddim_timesteps(cfg.train_timesteps, cfg.steps)
@@ -127,6 +129,12 @@ class DiffusionDecoder(nn.Module):
         target = eps if pred == "epsilon" else a if pred == "sample" else velocity_target(a, eps, ab)
         return mse(self.eps(x_t, t, o), target)
 
+    def standardize_to(self, obs: Tensor) -> None:
+        """With ``obs_norm="fit"``, the net reads observations standardised like ``obs (N, obs_dim)``
+        (``fit_decoder`` passes its training states); otherwise a no-op."""
+        self.net.standardize_to(obs)
+
     def reset_parameters(self) -> None:
-        """Re-initialises the noise net (PyTorch's default init)."""
+        """Re-initialises the noise net (PyTorch's default init) and its standardisation."""
         reinit_(self.net)
+        self.net.reset_standardization()

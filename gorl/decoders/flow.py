@@ -11,7 +11,7 @@ default) on ``concat(x_t, sinusoidal_embedding(t), obs)``. Needs ``latent_dim ==
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 import torch
 from pydantic import Field, field_validator
@@ -36,6 +36,12 @@ class TimeConditionedConfig(Config):
         8, ge=1, le=256, description="(eps, t) draws per (obs, action) pair in the loss (official 8)"
     )
     time_embed_dim: int = Field(16, ge=2, le=256, description="width of the sinusoidal time embedding")
+    obs_norm: Literal["none", "fit"] = Field(
+        "none",
+        description="none: the net reads the observations as the policy passes them; fit: standardised by "
+        "the mean and std of the states of its last fit (set by gorl.twotimescale.fit.fit_decoder, kept "
+        "in the decoder's state_dict); for learners that pass raw observations (SAC by default)",
+    )
 
     @field_validator("time_embed_dim")
     @classmethod
@@ -51,6 +57,11 @@ class FlowConfig(TimeConditionedConfig):
     steps: int = Field(10, ge=1, le=1000, description="Euler steps from t=1 (x=z) to t=0 when decoding")
 
 
+# the smallest std an observation coordinate is divided by under obs_norm="fit": a coordinate nearly
+# constant over the fit's states is not blown up where it does vary later
+MIN_OBS_STD = 1e-2
+
+
 class TimeConditionedMLP(nn.Module):
     """``net(x, t, obs)``: an MLP on ``concat(x, sinusoidal_embedding(t), obs)``.
 
@@ -60,16 +71,51 @@ class TimeConditionedMLP(nn.Module):
         time_embed_dim: width of the time embedding (even).
         hidden: MLP widths.
         out_dim: output width (velocity or noise, ``x_dim``).
+        obs_norm: True: ``obs`` is standardised by the buffers ``obs_mean`` and ``obs_std`` (0 and 1 until
+            ``standardize_to`` sets them); False: read as given, and no buffers (older state_dicts load).
     """
 
-    def __init__(self, x_dim: int, obs_dim: int, time_embed_dim: int, hidden: list[int], out_dim: int):
+    obs_mean: Tensor
+    obs_std: Tensor
+
+    def __init__(
+        self,
+        x_dim: int,
+        obs_dim: int,
+        time_embed_dim: int,
+        hidden: list[int],
+        out_dim: int,
+        obs_norm: bool = False,
+    ):
         super().__init__()
         self.time_embed_dim = time_embed_dim
         self.body = mlp(x_dim + time_embed_dim + obs_dim, hidden, out_dim, nn.SiLU)
+        self.obs_norm = obs_norm
+        if obs_norm:
+            self.register_buffer("obs_mean", torch.zeros(obs_dim))
+            self.register_buffer("obs_std", torch.ones(obs_dim))
+
+    def standardize_to(self, obs: Tensor) -> None:
+        """Sets the standardisation to the mean and std (floored at ``MIN_OBS_STD``) of ``obs (N,
+        obs_dim)``; a no-op without ``obs_norm``."""
+        if not self.obs_norm:
+            return
+        with torch.no_grad():
+            o = obs.detach().to(self.obs_mean.device, torch.float64)
+            self.obs_mean.copy_(o.mean(0))
+            self.obs_std.copy_(o.std(0, correction=0).clamp_min(MIN_OBS_STD))
+
+    def reset_standardization(self) -> None:
+        """Back to reading observations unchanged (mean 0, std 1)."""
+        if self.obs_norm:
+            self.obs_mean.zero_()
+            self.obs_std.fill_(1.0)
 
     def forward(self, x: Tensor, t: Tensor, obs: Tensor) -> Tensor:
         """``x (N, x_dim)``, ``t (N,)`` in [0, 1], ``obs (N, obs_dim)`` -> ``(N, out_dim)``."""
         emb = sinusoidal_embedding(t, self.time_embed_dim)
+        if self.obs_norm:
+            obs = (obs - self.obs_mean.to(obs.dtype)) / self.obs_std.to(obs.dtype)
         return self.body(torch.cat([x, emb, obs], dim=-1))
 
 
@@ -132,7 +178,9 @@ class FlowDecoder(nn.Module):
             obs_dim, action_dim, latent_dim, "the flow decoder transports z into the action space"
         )
         cfg = self.config
-        self.net = TimeConditionedMLP(action_dim, obs_dim, cfg.time_embed_dim, cfg.hidden, action_dim)
+        self.net = TimeConditionedMLP(
+            action_dim, obs_dim, cfg.time_embed_dim, cfg.hidden, action_dim, cfg.obs_norm == "fit"
+        )
 
     @property
     def steps(self) -> int:
@@ -173,6 +221,12 @@ class FlowDecoder(nn.Module):
         x_t, target = ot_path(a, eps, t)
         return mse(self.net(x_t, t, o), target)
 
+    def standardize_to(self, obs: Tensor) -> None:
+        """With ``obs_norm="fit"``, the net reads observations standardised like ``obs (N, obs_dim)``
+        (``fit_decoder`` passes its training states); otherwise a no-op."""
+        self.net.standardize_to(obs)
+
     def reset_parameters(self) -> None:
-        """Re-initialises the velocity net (PyTorch's default init)."""
+        """Re-initialises the velocity net (PyTorch's default init) and its standardisation."""
         reinit_(self.net)
+        self.net.reset_standardization()

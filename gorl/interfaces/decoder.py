@@ -73,3 +73,14 @@ class VelocityDecoder(GenerativeDecoder, Protocol):
     def velocity(self, x: Tensor, t: Tensor, obs: Tensor) -> Tensor:
         """``v(x (N, D), t (N,), obs (N, obs_dim)) -> (N, D)``."""
         ...
+
+
+@runtime_checkable
+class ObservationStandardizing(Protocol):
+    """A decoder that can read its observations standardised like the states it is fitted on:
+    ``fit_decoder`` calls ``standardize_to(train_obs)`` before the fit (the built-in decoders with
+    ``obs_norm="fit"``; a no-op otherwise). The moments belong in the decoder's ``state_dict``."""
+
+    def standardize_to(self, obs: Tensor) -> None:
+        """Sets the standardisation from ``obs (N, obs_dim)``."""
+        ...

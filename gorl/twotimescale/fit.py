@@ -20,7 +20,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from gorl.config import Config
-from gorl.interfaces.decoder import GenerativeDecoder
+from gorl.interfaces.decoder import GenerativeDecoder, ObservationStandardizing
 
 
 class FitConfig(Config):
@@ -161,6 +161,8 @@ def fit_decoder(
     device = obs.device
     obs_tr, act_tr = obs[train_idx.to(device)], actions[train_idx.to(device)]
     obs_va, act_va = obs[val_idx.to(device)], actions[val_idx.to(device)]
+    if isinstance(decoder, ObservationStandardizing):  # before the fit, on the states it trains on
+        decoder.standardize_to(obs_tr)
     noise_tr = None if noise is None else noise[train_idx.to(device)]
     noise_va = None if noise is None else noise[val_idx.to(device)]
     n_train = obs_tr.shape[0]
