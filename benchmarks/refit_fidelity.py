@@ -66,11 +66,14 @@ def refit_loaded(
 
 def parse_decoder(spec: str) -> tuple[str, dict[str, Any]]:
     """``"diffusion:prediction=sample"`` -> ``("diffusion", {"prediction": "sample"})`` (ints and floats
-    are parsed as such)."""
+    are parsed as such, and ``256x256`` as the list ``[256, 256]``: ``hidden=256x256x256``)."""
     name, _, rest = spec.partition(":")
     options: dict[str, Any] = {}
     for item in filter(None, rest.split(",")):
         key, _, value = item.partition("=")
+        if "x" in value and all(part.isdigit() for part in value.split("x")):
+            options[key] = [int(part) for part in value.split("x")]
+            continue
         for kind in (int, float):
             try:
                 options[key] = kind(value)

@@ -18,3 +18,11 @@ def test_a_variants_decoder_options_build_the_refitted_decoder(tmp_path, load_sc
     assert decoder.config.obs_norm == "fit" and decoder.config.hidden == [16, 16]  # the run's option kept
     assert record["fit_steps"] == 5
     assert not (decoder.net.obs_std == 1).all()  # standardised to the refit's states
+
+
+def test_parse_decoder_reads_numbers_lists_and_words(load_script):
+    parse = load_script("refit_fidelity").parse_decoder
+    assert parse("flow:hidden=256x256x256,steps=20,obs_norm=fit,lr=1e-3") == (
+        "flow",
+        {"hidden": [256, 256, 256], "steps": 20, "obs_norm": "fit", "lr": 1e-3},
+    )
