@@ -84,11 +84,15 @@ CPU_LATER_STAGES: dict[str, Any] = {"penalty_coef": 1e-3}
 # GoRL(SAC)'s refits fit longer and faster: a SAC policy is near-deterministic, and 500 steps at 3e-4 left
 # the flow underfitted (a refit kept 16-25% of a 441 return on cheetah-run; 8,000 steps at 1e-3 keep 84-87%,
 # as 20,000 at 3e-4 do: benchmarks/refit_budget.py, docs/sac.md). About 90 s per refit on one core.
-# Independent pairs, one action per state: GoRL(PPO)'s coupled pairs of the time, 4 actions per state
-# (4,096 states), fit SAC's near-deterministic policy worse, mean error 0.85 of its spread against 0.62
-# (benchmarks/results/sac_refit_pairs.md).
+# Coupled pairs, one action per state over 16,384 states: on the late refits where GoRL(SAC) lost its
+# return (the second refit of walker-walk and hopper-stand, seed 0) they fit SAC's near-deterministic
+# policy better than independent pairs on every measure, mean error 0.211 / 0.077 of its spread against
+# 0.276 / 0.111, spread ratio 1.04 / 1.01 against 0.90 / 0.88, walker-walk's return kept 0.95 against
+# 0.78 (benchmarks/results/sac_late_refit.md, docs/sac.md). 4 actions per state (4,096 states) fit
+# worse (benchmarks/results/sac_refit_pairs.md).
 SAC_CPU_REFIT: dict[str, Any] = {
     "decoder_pairs": 16_384,
+    "pairing": "auto",
     "fit": {"steps": 8_000, "batch_size": 1024, "lr": 1e-3},
 }
 
