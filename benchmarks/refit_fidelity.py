@@ -52,8 +52,7 @@ def refit_loaded(
     decoder options included) in place of the run's: the Trainer's own decoder factory on the run's
     device, the refitted policy left in ``trainer.policy`` and the learner bound to it. ``episodes``: also
     run both policies on the refit's fresh episodes. Returns the refit's record."""
-    trainer.schedule = schedule
-    trainer.decoders.schedule = schedule  # the fresh decoder is built with this schedule's options
+    trainer.schedule = schedule  # the fresh decoder is built with this schedule's options
     ts = TwoTimescale(schedule, total_steps, lambda: trainer.make_decoder(schedule.decoder), seed)
     ts.stage, ts.phase = stage, "refit"
     trainer.timescale = ts

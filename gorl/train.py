@@ -56,7 +56,7 @@ from gorl.run_decoders import RunDecoders
 from gorl.run_dir import FORMAT, MetricsLog, read_run, write_config
 from gorl.stop import RunStopped, StopRequest
 from gorl.train_config import TrainConfig, resolve
-from gorl.twotimescale import TwoTimescale
+from gorl.twotimescale import ScheduleConfig, TwoTimescale
 
 
 class Trainer:
@@ -72,8 +72,7 @@ class Trainer:
         self.read_only = False  # set by ``load``: ``run`` refuses
         sinks = [loggers.make(n, self.out, config) for n in config.loggers]
         self.metrics = MetricsLog(self.out / "metrics.jsonl", sinks)
-        self.schedule = self.plan.schedule
-        initial_snapshot = run_decoders.read_initial(self.schedule)  # checked before any env is built
+        initial_snapshot = run_decoders.read_initial(self.plan.schedule)  # checked before building an env
         if config.device.startswith("cuda") and not torch.cuda.is_available():
             raise ValueError(f"device {config.device!r} asked for, but this machine has no CUDA device")
         if config.threads:
@@ -90,7 +89,7 @@ class Trainer:
         self.device = torch.device(config.device)
         origin = {"task": config.task, "method": config.method, "seed": config.seed}
         dims = (self.env.obs_dim, self.env.action_dim)
-        self.decoders = RunDecoders(self.schedule, initial_snapshot, dims, self.device, origin)
+        self.decoders = RunDecoders(self.plan.schedule, initial_snapshot, dims, self.device, origin)
         encoder = encoders.make(
             self.plan.encoder_name,
             obs_dim=self.env.obs_dim,
@@ -152,6 +151,15 @@ class Trainer:
         trainer._restore(ckpt)
         trainer.read_only = True
         return trainer
+
+    @property
+    def schedule(self) -> ScheduleConfig:
+        """The run's schedule, held once by its decoders: replacing it changes every decoder built after."""
+        return self.decoders.schedule
+
+    @schedule.setter
+    def schedule(self, value: ScheduleConfig) -> None:
+        self.decoders.schedule = value
 
     @property
     def env_steps(self) -> int:

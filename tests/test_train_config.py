@@ -57,7 +57,7 @@ def test_sacs_rule_lets_gaussian_sac_and_gorl_sac_with_kl_through():
 
 
 def test_gorl_sacs_cpu_refit_couples_its_pairs_and_the_paper_scale_keeps_independent_ones():
-    # docs/sac.md, "The refit on later SAC data": coupled pairs fit late SAC policies more faithfully
+    # docs/sac.md, "The refit's pairs": coupled pairs fit late SAC policies more faithfully
     cpu = resolve(TrainConfig(method="gorl-sac-fm")).schedule
     assert (cpu.pairing, cpu.actions_per_state, cpu.fit.steps, cpu.fit.lr) == ("auto", 1, 8000, 1e-3)
     assert resolve(TrainConfig(method="gorl-sac-fm", scale="paper")).schedule.pairing == "independent"
