@@ -53,10 +53,13 @@ def kept_path(run_dir: str | Path, steps: int) -> Path:
 
 def will_keep(run_dir: str | Path, steps: int) -> bool:
     """True if the run in ``run_dir`` kept, or will keep, a checkpoint at ``steps``: it has the file, it
-    has not started, or it started with ``steps`` in its ``keep_checkpoints``."""
+    has not started, or it started with ``steps`` in its ``keep_checkpoints`` and has not finished (a
+    finished run without the file lost it: kept checkpoints are not committed with a suite's results)."""
     run_dir = Path(run_dir)
     if kept_path(run_dir, steps).is_file() or not (run_dir / "config.json").is_file():
         return True
+    if (run_dir / "summary.json").is_file():
+        return False
     return steps in read_config(run_dir).keep_checkpoints
 
 

@@ -6,6 +6,8 @@ import pytest
 
 from gorl.bench import Suite, load_suite
 from gorl.bench.suite import select_runs
+from gorl.run_dir import write_config
+from gorl.train_config import resolve
 
 BASE = {"name": "t", "tasks": ["cheetah-run"], "methods": ["ppo"], "seeds": [0], "total_steps": 1000}
 
@@ -165,7 +167,7 @@ def test_select_runs_keeps_the_suite_order_and_names_a_pattern_that_matches_noth
         select_runs(specs, ["*/fpo/*", "*/sac/*"])
 
 
-def test_share_stage0_links_each_run_to_its_baseline_and_refuses_other_stage_0_settings():
+def test_share_stage0_links_each_run_to_its_baseline_and_refuses_other_stage_0_settings(tmp_path):
     shared = {**BASE, "methods": ["ppo", "gorl-fm", "gorl-diff"], "seeds": [0, 1], "total_steps": 30000,
               "share_stage0": {"gorl-fm": "ppo", "gorl-diff": "ppo"}}  # fmt: skip
     runs = Suite.model_validate(shared).runs()
@@ -176,6 +178,15 @@ def test_share_stage0_links_each_run_to_its_baseline_and_refuses_other_stage_0_s
     placed = by[("gorl-diff", 1)].placed(Path("R"))
     assert Path(placed.config.stage0_from).as_posix() == "R/runs/cheetah-run/ppo/s1"
     assert not placed.stage0_ready(Path("R")) and by[("ppo", 0)].placed(Path("R")) == by[("ppo", 0)]
+    # a baseline that finished without the file (kept checkpoints are not committed with results):
+    # the run trains its own stage 0 instead of failing on the missing file
+    base_dir = by[("ppo", 1)].directory(tmp_path)
+    base_dir.mkdir(parents=True)
+    write_config(base_dir, by[("ppo", 1)].config, resolve(by[("ppo", 1)].config))
+    assert by[("gorl-diff", 1)].placed(tmp_path).config.stage0_from == str(base_dir)  # will keep it
+    (base_dir / "summary.json").write_text("{}")
+    unlinked = by[("gorl-diff", 1)].placed(tmp_path)
+    assert unlinked.stage0_source is None and unlinked.config.stage0_from is None
     other = {**shared, "method_overrides": {"gorl-fm": {"optimizer": {"lr": 1e-4}}}}
     with pytest.raises(ValueError, match=r"\(cheetah-run, gorl-fm, seed 0\).*differ in optimizer\.lr"):
         Suite.model_validate(other).runs()
