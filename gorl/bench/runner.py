@@ -171,7 +171,7 @@ def bench(
         if own := sum(s.name in unlinked for s in todo):
             print(
                 f"share_stage0: {own} of the runs to do train their own stage 0 (their baseline's run "
-                "started without keeping a checkpoint at their first refit)",
+                "has no checkpoint kept at their first refit and will not write one)",
                 file=progress.stream,
                 flush=True,
             )

@@ -273,8 +273,9 @@ class RunSpec:
 
     def placed(self, root: Path) -> RunSpec:
         """This run with its config's ``stage0_from`` pointing into the results directory ``root``; or,
-        where the baseline's run started without keeping that checkpoint (before its suite shared
-        stage 0), this run unlinked: it trains its own stage 0, the same numbers."""
+        where the baseline's run will never have that checkpoint (it started before its suite shared
+        stage 0, or finished and the file is gone: results are committed without checkpoints), this
+        run unlinked: it trains its own stage 0, the same numbers."""
         base = self.baseline_directory(root)
         if base is None or self.stage0_source is None:
             return self
