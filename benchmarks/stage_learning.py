@@ -1,21 +1,30 @@
-"""Does GoRL's stage 1 keep learning? Stage-1 variants started from the baseline's own checkpoints.
+"""Does a GoRL stage keep learning? Stage variants started from one checkpoint, paired with no refit.
 
 GoRL's stage 0 is the ``ppo`` run, so a ``ppo`` run's checkpoint at the first stage end *is* GoRL's state
 before its first refit (policy, critic, Adam, normaliser, env and RNG states). For every run directory
 given (tasks x seeds, e.g. ``gorl bench benchmarks/suites/stage1-base.yaml``) and every variant, this
 script loads the checkpoint read-only, makes GoRL's first refit with the variant's schedule (the method's
 cpu schedule with the variant's overrides), trains stage 1 for ``--stage-steps`` env steps and evaluates
-on the run's own evaluation episodes every ``--eval-every`` steps. The variant ``ppo`` continues the
-checkpoint without a refit: the baseline over the same steps, the other half of each pair.
+on the run's own evaluation episodes every ``--eval-every`` steps. The variant ``none`` continues the
+checkpoint without a refit: the baseline over the same steps, the other half of each pair (``ppo``, its
+earlier name, is read as the same).
+
+A GoRL run's checkpoint taken before a later refit (``keep_checkpoints``, copied with the run's
+``config.json`` into a directory of its own as ``checkpoint.pt``) works the same way: the refit is the one
+that checkpoint was about to make (its stage and the run's own budget), with the run's own schedule and
+the variant's overrides, and ``none`` continues its stage without that refit. GoRL(SAC) too::
+
+    python benchmarks/stage_learning.py <dirs of gorl-sac-fm checkpoints at 200,021> --variants none \\
+        default anchored last --stage-steps 50005 --eval-every 12544 --out <table>.md
 
     python benchmarks/stage_learning.py benchmarks/results/stage1_base/runs/*/ppo/s* \\
-        --variants ppo default pen0 --out benchmarks/results/stage_screen.md
+        --variants none default pen0 --out benchmarks/results/stage_screen.md
 
 Per (run, variant) a JSON line goes to ``--out`` with suffix ``.jsonl`` as it finishes (a rerun skips
-the pairs already there); the Markdown table pairs each variant with ``ppo`` on the same run: stage mean
-of the evaluation returns, the difference normalised by 1000 with its IQM over runs and a stratified
-bootstrap 95% interval, the worst task, and the policy's movement (approximate KL and clip fraction per
-iteration) beside ``ppo``'s.
+the pairs already there); the Markdown table pairs each variant with ``none`` on the same run: stage
+mean of the evaluation returns, the difference normalised by 1000 with its IQM over runs and a
+stratified bootstrap 95% interval, the worst task, and the policy's movement (PPO's approximate KL and
+clip fraction per iteration; n/a for SAC) beside ``none``'s.
 """
 
 from __future__ import annotations
@@ -35,6 +44,7 @@ from gorl.checkpoint import atomic_write_text
 from gorl.report.stats import MAX_RETURN, iqm, stratified_bootstrap_ci
 from gorl.train import Trainer
 from gorl.train_config import TrainConfig, resolve
+from gorl.twotimescale.config import ScheduleConfig
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from refit_fidelity import refit_loaded
@@ -42,9 +52,13 @@ from refit_fidelity import refit_loaded
 LATER = {"penalty_coef": 1e-3}  # the cpu later-stage settings (gorl.methods.CPU_LATER_STAGES)
 # schedule overrides on top of the method's cpu schedule, per variant
 VARIANTS: dict[str, dict[str, Any]] = {
-    "ppo": {},
+    "none": {},
+    "ppo": {},  # the earlier name of "none" (stage_screen.jsonl's records)
     "default": {},
     "fresh": {"encoder_reset": "fresh"},
+    # the refit's data from the stage's last encoder instead of its best-evaluated one
+    "last": {"data_from_best": False},
+    "anchored-last": {"encoder_reset": "anchored", "data_from_best": False},
     "pen0": {"stage_overrides": [{}, {"penalty_coef": 0.0}]},
     "no-reset": {"reset_encoder": [False]},
     # the encoder's learning rate after the refit (the critic keeps the preset's 3e-4)
@@ -75,17 +89,29 @@ def freeze_decoder_obs(trainer: Trainer) -> None:
     decoder.decode = renormed
 
 
+NO_REFIT = ("none", "ppo")  # continue the checkpoint without a refit ("ppo": the earlier name)
+
+
 def run_variant(run: Path, method: str, variant: str, stage_steps: int, eval_every: int) -> dict[str, Any]:
-    """Stage 1 of ``variant`` from the checkpoint in ``run``: evaluation returns by env step, per-iteration
-    movement and training returns, and the refit record (None for ``ppo``)."""
+    """The stage after ``run``'s checkpoint with ``variant``: evaluation returns by env step, per-iteration
+    movement and training returns, and the refit record (None without a refit).
+
+    A one-stage baseline's checkpoint (``ppo``, ``sac``) gets ``method``'s first refit (stage 1, the cpu
+    schedule's stage 0 a third of the budget); a GoRL run's checkpoint the refit it was about to make (its
+    next stage, its own budget), with its own schedule; either with the variant's overrides."""
     trainer = Trainer.load(run, progress=False, threads=1)
     start = trainer.env_steps
     record = None
-    if variant != "ppo":
-        plan = resolve(TrainConfig(method=method, schedule={"fidelity_episodes": 0, **VARIANTS[variant]}))
-        seed = trainer.config.seed
+    if variant not in NO_REFIT:
+        overrides = {"fidelity_episodes": 0, **VARIANTS[variant]}
+        if trainer.schedule.decoder is None:  # the baseline: method's first refit
+            plan = resolve(TrainConfig(method=method, schedule=overrides))
+            schedule, stage, total = plan.schedule, 1, 3 * start
+        else:  # a GoRL run before a later refit: that refit, the run's own schedule
+            schedule = ScheduleConfig.model_validate({**trainer.schedule.model_dump(), **overrides})
+            stage, total = trainer.timescale.stage + 1, trainer.config.total_steps
         record = refit_loaded(
-            trainer, plan.schedule, stage=1, total_steps=3 * start, seed=seed, episodes=False
+            trainer, schedule, stage=stage, total_steps=total, seed=trainer.config.seed, episodes=False
         )
         if variant in FROZEN_NORM:
             freeze_decoder_obs(trainer)
@@ -127,23 +153,34 @@ def load_done(path: Path) -> dict[tuple[str, str], dict[str, Any]]:
     return done
 
 
+def no_refit(done: dict[tuple[str, str], dict[str, Any]], run: str) -> dict[str, Any] | None:
+    """``run``'s record without a refit (under either name), if there is one."""
+    return next((done[(run, v)] for v in NO_REFIT if (run, v) in done), None)
+
+
+def _fmt(values: list[float | None], spec: str) -> str:
+    """The mean of ``values`` formatted, or n/a where the learner does not report them (SAC: no KL)."""
+    present = [v for v in values if v is not None]
+    return format(float(np.mean(present)), spec) if present else "n/a"
+
+
 def table(done: dict[tuple[str, str], dict[str, Any]], variants: list[str]) -> list[str]:
-    """Per variant, paired with ``ppo`` on the same runs: the stage's mean evaluation return, the paired
+    """Per variant, paired with ``none`` on the same runs: the stage's mean evaluation return, the paired
     difference's IQM [95% CI] (normalised by 1000), the worst task's mean difference, KL and clip
-    fraction per iteration (the variant's / ppo's), and the paired IQM of the stage's mean training
+    fraction per iteration (the variant's / none's), and the paired IQM of the stage's mean training
     episode return (the stochastic policy, over many more episodes than the evaluations)."""
     rows = [
-        "| variant | runs | eval mean | ppo's | paired IQM [95% CI] | worst task | KL / ppo's "
-        "| clip / ppo's | fidelity det err | training return, paired IQM [95% CI] |",
+        "| variant | runs | eval mean | no refit's | paired IQM [95% CI] | worst task | KL / no refit's "
+        "| clip / no refit's | fidelity det err | training return, paired IQM [95% CI] |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for variant in variants:
-        if variant == "ppo":
+        if variant in NO_REFIT:
             continue
         pairs = [
-            (rec, done[(run, "ppo")])
+            (rec, base)
             for (run, v), rec in done.items()
-            if v == variant and (run, "ppo") in done
+            if v == variant and (base := no_refit(done, run)) is not None
         ]
         if not pairs:
             continue
@@ -162,10 +199,10 @@ def table(done: dict[tuple[str, str], dict[str, Any]], variants: list[str]) -> l
             f"| {variant} | {len(pairs)} | {np.mean([r['eval_mean'] for r, _ in pairs]):.1f} | "
             f"{np.mean([b['eval_mean'] for _, b in pairs]):.1f} | {float(point):+.3f} "
             f"[{float(low):+.3f}, {float(high):+.3f}] | {worst} {1000 * np.mean(by_task[worst]):+.1f} | "
-            f"{np.mean([r['kl_approx'] for r, _ in pairs]):.4f} / "
-            f"{np.mean([b['kl_approx'] for _, b in pairs]):.4f} | "
-            f"{np.mean([r['clip_fraction'] for r, _ in pairs]):.3f} / "
-            f"{np.mean([b['clip_fraction'] for _, b in pairs]):.3f} | "
+            f"{_fmt([r['kl_approx'] for r, _ in pairs], '.4f')} / "
+            f"{_fmt([b['kl_approx'] for _, b in pairs], '.4f')} | "
+            f"{_fmt([r['clip_fraction'] for r, _ in pairs], '.3f')} / "
+            f"{_fmt([b['clip_fraction'] for _, b in pairs], '.3f')} | "
             f"{np.mean(dets) if dets else float('nan'):.3f} | {float(t_point):+.3f} "
             f"[{float(t_low):+.3f}, {float(t_high):+.3f}] |"
         )
@@ -175,10 +212,14 @@ def table(done: dict[tuple[str, str], dict[str, Any]], variants: list[str]) -> l
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument(
-        "runs", type=Path, nargs="+", help="ppo run directories with checkpoints at GoRL's first stage end"
+        "runs",
+        type=Path,
+        nargs="+",
+        help="baseline run directories with checkpoints at GoRL's first stage end, or directories holding "
+        "a GoRL run's config.json and a checkpoint.pt taken before a later refit",
     )
     ap.add_argument("--method", default="gorl-fm")
-    ap.add_argument("--variants", nargs="+", default=["ppo", "default"], choices=list(VARIANTS))
+    ap.add_argument("--variants", nargs="+", default=["none", "default"], choices=list(VARIANTS))
     ap.add_argument("--stage-steps", type=int, default=100_352)
     ap.add_argument("--eval-every", type=int, default=25_088)
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/stage_screen.md"))
@@ -188,18 +229,19 @@ def main(argv: list[str] | None = None) -> int:
     records = args.out.with_suffix(".jsonl")
     done = load_done(records)
     head = [
-        f"# Stage 1 of {args.method} against ppo, from the baseline's checkpoints",
+        f"# The stage after a refit of {args.method} against no refit, from the runs' checkpoints",
         "",
         f"`{command}`; load average at start {os.getloadavg()[0]:.1f} (2 cores). Deterministic evaluation "
         "returns on each run's own evaluation episodes, mean over the stage's evaluations; paired: the "
-        f"variant's minus ppo's on the same run, / {MAX_RETURN:.0f}. Per-run records: `{records.name}`.",
+        f"variant's minus no refit's on the same run, / {MAX_RETURN:.0f}. Per-run records: "
+        f"`{records.name}`.",
         "",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     for run in args.runs:
-        for variant in ["ppo", *[v for v in args.variants if v != "ppo"]]:
+        for variant in ["none", *[v for v in args.variants if v not in NO_REFIT]]:
             key = (str(run), variant)
-            if key in done:
+            if key in done or (variant == "none" and no_refit(done, str(run)) is not None):
                 continue
             t0 = time.perf_counter()
             out = run_variant(run, args.method, variant, args.stage_steps, args.eval_every)

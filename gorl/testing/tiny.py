@@ -8,6 +8,9 @@ held-out states and 2 fresh episodes), evaluation every
 
     from gorl.testing.tiny import tiny_run
     Trainer(TrainConfig(**tiny_run("gorl-mydecoder")), "runs/smoke").run()
+
+``tiny_sac_run`` is the same for GoRL(SAC) (``gorl-sac-<decoder>``): 2 envs, 40 env steps per
+iteration, 24 of warm-up, 320 env steps in 4 stages (three refits), evaluation every 160 steps.
 """
 
 from __future__ import annotations
@@ -49,5 +52,35 @@ def tiny_run(method: str = "gorl-fm", **fields: Any) -> dict[str, Any]:
         "checkpoint_every_steps": 0,
         "optimizer": TINY_OPTIMIZER,
         "schedule": {} if method == "ppo" else TINY_REFITS,
+    }
+    return copy.deepcopy({**run, **fields})
+
+
+TINY_SAC_OPTIMIZER: dict[str, Any] = {
+    "num_envs": 2,
+    "steps_per_iteration": 40,
+    "warmup_steps": 24,
+    "batch_size": 16,
+    "buffer_size": 1000,
+    "critic_hidden": [32],
+}
+
+
+def tiny_sac_run(method: str = "gorl-sac-fm", **fields: Any) -> dict[str, Any]:
+    """``tiny_run`` for the methods on the SAC engine (``sac``, ``gorl-sac-*``); ``fields`` replace
+    top-level keys. ``sac`` fits no decoder, so it gets no schedule options."""
+    run: dict[str, Any] = {
+        "task": "cheetah-run",
+        "method": method,
+        "total_steps": 320,
+        "episode_length": 50,
+        "eval_every": 160,
+        "eval_envs": 2,
+        "progress": False,
+        "plot": False,
+        "optimizer": TINY_SAC_OPTIMIZER,
+        "schedule": {}
+        if method == "sac"
+        else {k: TINY_REFITS[k] for k in ("decoder_pairs", "fit", "decoder_options")},
     }
     return copy.deepcopy({**run, **fields})

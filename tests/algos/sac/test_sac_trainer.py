@@ -2,33 +2,12 @@
 
 import pytest
 
+from gorl.testing.tiny import tiny_sac_run
 from gorl.train import Trainer
 from gorl.train_config import TrainConfig
 
 # 2 envs x 20 steps per iteration, 4 stages over 320 env steps (three flow refits)
-TINY = {
-    "task": "cheetah-run",
-    "method": "gorl-sac-fm",
-    "total_steps": 320,
-    "episode_length": 50,
-    "eval_every": 160,
-    "eval_envs": 2,
-    "progress": False,
-    "plot": False,
-    "optimizer": {
-        "num_envs": 2,
-        "steps_per_iteration": 40,
-        "warmup_steps": 24,
-        "batch_size": 16,
-        "buffer_size": 1000,
-        "critic_hidden": [32],
-    },
-    "schedule": {
-        "decoder_pairs": 256,
-        "fit": {"steps": 20, "batch_size": 64, "eval_every": 10},
-        "decoder_options": {"hidden": [16, 16]},
-    },
-}
+TINY = tiny_sac_run()
 
 
 @pytest.mark.parametrize(

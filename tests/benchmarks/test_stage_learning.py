@@ -1,0 +1,41 @@
+"""benchmarks/stage_learning.py on a GoRL(SAC) checkpoint kept before its second refit: the variants make
+that refit (stage 2, the run's own schedule and the variant's overrides), ``none`` continues without it,
+and the table pairs each variant with ``none`` (SAC reports no KL: n/a)."""
+
+import json
+import shutil
+
+from gorl.testing.tiny import tiny_sac_run
+from gorl.train import Trainer
+from gorl.train_config import TrainConfig, resolve
+
+TINY = tiny_sac_run()  # a GoRL(SAC) run in seconds: 4 stages over 320 env steps
+
+
+def test_variants_of_a_gorl_sac_runs_later_refit_pair_with_no_refit(tmp_path, load_script):
+    script = load_script("stage_learning")
+    cfg = TrainConfig(**TINY)
+    second = resolve(cfg).schedule.stage_ends(cfg.total_steps)[1]
+    run = tmp_path / "run"
+    Trainer(TrainConfig(**{**TINY, "keep_checkpoints": [second]}), run).run()
+    ck = tmp_path / f"ck-{second}"
+    ck.mkdir()
+    shutil.copy(run / "config.json", ck)
+    shutil.copy(run / "checkpoints" / f"steps-{second}.pt", ck / "checkpoint.pt")
+    out = tmp_path / "screen.md"
+    args = [str(ck), "--method", "gorl-sac-fm", "--variants", "none", "default", "anchored"]
+    assert script.main([*args, "--stage-steps", "40", "--eval-every", "40", "--out", str(out)]) == 0
+    recs = {r["variant"]: r for r in map(json.loads, out.with_suffix(".jsonl").read_text().splitlines())}
+    assert set(recs) == {"none", "default", "anchored"}
+    assert recs["none"]["refit"] is None and recs["none"]["start"] == recs["anchored"]["start"] >= second
+    for variant in ("default", "anchored"):
+        assert recs[variant]["refit"]["stage"] == 2 and recs[variant]["kl_approx"] is None
+        assert len(recs[variant]["returns"]) == 1
+    # the two refits fit the same decoder (same data, same seed): only the encoder's reset differs
+    assert recs["default"]["refit"]["fit_final_val_loss"] == recs["anchored"]["refit"]["fit_final_val_loss"]
+    rows = [r for r in out.read_text().splitlines() if r.startswith(("| default", "| anchored"))]
+    assert len(rows) == 2 and all("| n/a / n/a |" in r for r in rows)
+    # a rerun skips what is done (a changed record would show in the file)
+    before = out.with_suffix(".jsonl").read_text()
+    assert script.main([*args, "--stage-steps", "40", "--out", str(out)]) == 0
+    assert out.with_suffix(".jsonl").read_text() == before
