@@ -14,16 +14,10 @@ from gorl.algos.sac.losses import Batch
 from gorl.algos.sac.networks import DecodeSquash, LatentSample
 from gorl.composite import CompositePolicy
 from gorl.envs import make_env
+from gorl.testing.tiny import TINY_SAC_OPTIMIZER
 
 # 2 envs x 20 batched steps per iteration; updates start after 24 transitions
-TINY = {
-    "num_envs": 2,
-    "steps_per_iteration": 40,
-    "warmup_steps": 24,
-    "batch_size": 16,
-    "buffer_size": 1000,
-    "critic_hidden": [32],
-}
+TINY = TINY_SAC_OPTIMIZER
 
 
 def build(decoder="flow", seed=0, **overrides):
