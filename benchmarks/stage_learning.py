@@ -9,13 +9,14 @@ on the run's own evaluation episodes every ``--eval-every`` steps. The variant `
 checkpoint without a refit: the baseline over the same steps, the other half of each pair (``ppo``, its
 earlier name, is read as the same).
 
-A GoRL run's checkpoint taken before a later refit (``keep_checkpoints``, copied with the run's
-``config.json`` into a directory of its own as ``checkpoint.pt``) works the same way: the refit is the one
-that checkpoint was about to make (its stage and the run's own budget), with the run's own schedule and
-the variant's overrides, and ``none`` continues its stage without that refit. GoRL(SAC) too::
+A GoRL run's checkpoint kept before a later refit (``keep_checkpoints``; ``--kept N`` reads the copy at
+N env steps instead of ``checkpoint.pt``) works the same way: the refit is the one that checkpoint was
+about to make (its stage and the run's own budget), with the run's own schedule and the variant's
+overrides, and ``none`` continues its stage without that refit. GoRL(SAC) too::
 
-    python benchmarks/stage_learning.py <dirs of gorl-sac-fm checkpoints at 200,021> --variants none \\
-        default anchored last --stage-steps 50005 --eval-every 12544 --out <table>.md
+    python benchmarks/stage_learning.py benchmarks/results/gorl_sac_paired/runs/*/gorl-sac-fm/s* \\
+        --kept 200021 --method gorl-sac-fm --variants none default anchored last --stage-steps 50005 \\
+        --eval-every 12544 --out <table>.md
 
     python benchmarks/stage_learning.py benchmarks/results/stage1_base/runs/*/ppo/s* \\
         --variants none default pen0 --out benchmarks/results/stage_screen.md
@@ -92,14 +93,17 @@ def freeze_decoder_obs(trainer: Trainer) -> None:
 NO_REFIT = ("none", "ppo")  # continue the checkpoint without a refit ("ppo": the earlier name)
 
 
-def run_variant(run: Path, method: str, variant: str, stage_steps: int, eval_every: int) -> dict[str, Any]:
+def run_variant(
+    run: Path, method: str, variant: str, stage_steps: int, eval_every: int, kept: int | None = None
+) -> dict[str, Any]:
     """The stage after ``run``'s checkpoint with ``variant``: evaluation returns by env step, per-iteration
     movement and training returns, and the refit record (None without a refit).
 
     A one-stage baseline's checkpoint (``ppo``, ``sac``) gets ``method``'s first refit (stage 1, the cpu
     schedule's stage 0 a third of the budget); a GoRL run's checkpoint the refit it was about to make (its
-    next stage, its own budget), with its own schedule; either with the variant's overrides."""
-    trainer = Trainer.load(run, progress=False, threads=1)
+    next stage, its own budget), with its own schedule; either with the variant's overrides. ``kept``:
+    the run's checkpoint kept at that many env steps instead of its last."""
+    trainer = Trainer.load(run, kept, progress=False, threads=1)
     start = trainer.env_steps
     record = None
     if variant not in NO_REFIT:
@@ -219,6 +223,9 @@ def main(argv: list[str] | None = None) -> int:
         "a GoRL run's config.json and a checkpoint.pt taken before a later refit",
     )
     ap.add_argument("--method", default="gorl-fm")
+    ap.add_argument(
+        "--kept", type=int, default=None, help="start from the runs' checkpoints kept at this many env steps"
+    )
     ap.add_argument("--variants", nargs="+", default=["none", "default"], choices=list(VARIANTS))
     ap.add_argument("--stage-steps", type=int, default=100_352)
     ap.add_argument("--eval-every", type=int, default=25_088)
@@ -240,12 +247,13 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     for run in args.runs:
         for variant in ["none", *[v for v in args.variants if v not in NO_REFIT]]:
-            key = (str(run), variant)
-            if key in done or (variant == "none" and no_refit(done, str(run)) is not None):
+            name = str(run) if args.kept is None else f"{run}@{args.kept}"
+            key = (name, variant)
+            if key in done or (variant == "none" and no_refit(done, name) is not None):
                 continue
             t0 = time.perf_counter()
-            out = run_variant(run, args.method, variant, args.stage_steps, args.eval_every)
-            rec = {"run": str(run), "variant": variant, "method": args.method, **out}
+            out = run_variant(run, args.method, variant, args.stage_steps, args.eval_every, args.kept)
+            rec = {"run": name, "variant": variant, "method": args.method, **out}
             rec["returns"] = {str(k): v for k, v in out["returns"].items()}
             rec["seconds"] = time.perf_counter() - t0
             done[key] = rec

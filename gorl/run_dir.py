@@ -35,11 +35,15 @@ def read_config(out: Path, changes: dict[str, Any] | None = None) -> TrainConfig
     return TrainConfig(**{**saved["train"], **pinned, **(changes or {})})
 
 
-def read_run(out: Path, changes: dict[str, Any]) -> tuple[TrainConfig, dict[str, Any]]:
-    """The run's config (``changes`` applied) and checkpoint, read from ``out`` without writing."""
+def read_run(
+    out: Path, changes: dict[str, Any], checkpoint: Path | None = None
+) -> tuple[TrainConfig, dict[str, Any]]:
+    """The run's config (``changes`` applied) and checkpoint (``out/checkpoint.pt``, or ``checkpoint``),
+    read from ``out`` without writing."""
     config = read_config(out, changes)
-    ckpt = load_checkpoint(out / "checkpoint.pt")
-    check_format(ckpt, out / "checkpoint.pt", out / "config.json")
+    path = out / "checkpoint.pt" if checkpoint is None else checkpoint
+    ckpt = load_checkpoint(path)
+    check_format(ckpt, path, out / "config.json")
     return config, ckpt
 
 

@@ -137,8 +137,9 @@ class Trainer:
         return trainer
 
     @classmethod
-    def load(cls, out: str | Path, **changes: Any) -> Trainer:
-        """Rebuilds a finished or still running run from ``out/config.json`` and its checkpoint, read-only.
+    def load(cls, out: str | Path, kept: int | None = None, **changes: Any) -> Trainer:
+        """Rebuilds a finished or still running run from ``out/config.json`` and its checkpoint (or the
+        copy it kept at ``kept`` env steps, ``keep_checkpoints``), read-only.
 
         Nothing in ``out`` is written or truncated (a run still training there is not disturbed); the
         returned Trainer holds the checkpoint's policy, optimiser state (observation normaliser too) and
@@ -146,7 +147,8 @@ class Trainer:
         ``resume`` it seeds the global RNGs and sets them to the checkpoint's, and applies ``threads``.
         ``changes`` replace ``TrainConfig`` fields (e.g. ``progress=False``, ``device``).
         """
-        config, ckpt = read_run(Path(out), {"loggers": [], **changes})
+        path = None if kept is None else stage0.kept_path(out, kept)
+        config, ckpt = read_run(Path(out), {"loggers": [], **changes}, path)
         trainer = cls(config, out)
         trainer._restore(ckpt)
         trainer.read_only = True

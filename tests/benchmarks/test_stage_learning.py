@@ -1,10 +1,12 @@
-"""benchmarks/stage_learning.py on a GoRL(SAC) checkpoint kept before its second refit: the variants make
-that refit (stage 2, the run's own schedule and the variant's overrides), ``none`` continues without it,
-and the table pairs each variant with ``none`` (SAC reports no KL: n/a)."""
+"""benchmarks/stage_learning.py on a GoRL(SAC) run's checkpoint kept before its second refit (``--kept``):
+the variants make that refit (stage 2, the run's own schedule and the variant's overrides), ``none``
+continues without it, and the table pairs each variant with ``none`` (SAC reports no KL: n/a)."""
 
 import json
-import shutil
 
+import pytest
+
+from gorl.checkpoint import CheckpointError
 from gorl.testing.tiny import tiny_sac_run
 from gorl.train import Trainer
 from gorl.train_config import TrainConfig, resolve
@@ -18,16 +20,15 @@ def test_variants_of_a_gorl_sac_runs_later_refit_pair_with_no_refit(tmp_path, lo
     second = resolve(cfg).schedule.stage_ends(cfg.total_steps)[1]
     run = tmp_path / "run"
     Trainer(TrainConfig(**{**TINY, "keep_checkpoints": [second]}), run).run()
-    ck = tmp_path / f"ck-{second}"
-    ck.mkdir()
-    shutil.copy(run / "config.json", ck)
-    shutil.copy(run / "checkpoints" / f"steps-{second}.pt", ck / "checkpoint.pt")
     out = tmp_path / "screen.md"
-    args = [str(ck), "--method", "gorl-sac-fm", "--variants", "none", "default", "anchored"]
+    args = [str(run), "--kept", str(second), "--method", "gorl-sac-fm", "--variants", "none", "default"]
+    args += ["anchored"]
     assert script.main([*args, "--stage-steps", "40", "--eval-every", "40", "--out", str(out)]) == 0
     recs = {r["variant"]: r for r in map(json.loads, out.with_suffix(".jsonl").read_text().splitlines())}
     assert set(recs) == {"none", "default", "anchored"}
+    assert recs["none"]["run"] == f"{run}@{second}"
     assert recs["none"]["refit"] is None and recs["none"]["start"] == recs["anchored"]["start"] >= second
+    assert recs["none"]["start"] < cfg.total_steps  # the kept copy, not the run's last checkpoint
     for variant in ("default", "anchored"):
         assert recs[variant]["refit"]["stage"] == 2 and recs[variant]["kl_approx"] is None
         assert len(recs[variant]["returns"]) == 1
@@ -39,3 +40,5 @@ def test_variants_of_a_gorl_sac_runs_later_refit_pair_with_no_refit(tmp_path, lo
     before = out.with_suffix(".jsonl").read_text()
     assert script.main([*args, "--stage-steps", "40", "--out", str(out)]) == 0
     assert out.with_suffix(".jsonl").read_text() == before
+    with pytest.raises(CheckpointError, match=r"no checkpoint at .*checkpoints/steps-1\.pt"):
+        Trainer.load(run, kept=1)
