@@ -219,8 +219,8 @@ def main(argv: list[str] | None = None) -> int:
         "runs",
         type=Path,
         nargs="+",
-        help="baseline run directories with checkpoints at GoRL's first stage end, or directories holding "
-        "a GoRL run's config.json and a checkpoint.pt taken before a later refit",
+        help="baseline run directories with checkpoints at GoRL's first stage end, or GoRL run directories "
+        "with a checkpoint kept before a later refit (--kept)",
     )
     ap.add_argument("--method", default="gorl-fm")
     ap.add_argument(
@@ -246,8 +246,8 @@ def main(argv: list[str] | None = None) -> int:
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     for run in args.runs:
+        name = str(run) if args.kept is None else f"{run}@{args.kept}"
         for variant in ["none", *[v for v in args.variants if v not in NO_REFIT]]:
-            name = str(run) if args.kept is None else f"{run}@{args.kept}"
             key = (name, variant)
             if key in done or (variant == "none" and no_refit(done, name) is not None):
                 continue
