@@ -21,6 +21,18 @@ overrides, and ``none`` continues its stage without that refit. GoRL(SAC) too::
     python benchmarks/stage_learning.py benchmarks/results/stage1_base/runs/*/ppo/s* \\
         --variants none default pen0 --out benchmarks/results/stage_screen.md
 
+``--reference default`` pairs the variants with the default refit instead of ``none``, e.g. GoRL(SAC)'s
+regulariser after the refit (``kl4d``: alpha holds the KL to N(0, I) near 4 d nats instead of d;
+``ent-prior``: alpha on the latent's entropy, held at the prior's)::
+
+    python benchmarks/stage_learning.py benchmarks/results/gorl_sac_paired/runs/hopper-stand/gorl-sac-fm/s* \
+        --kept 200021 --method gorl-sac-fm --reference default --variants kl4d ent-prior \
+        --stage-steps 50005 --eval-every 12544 --out benchmarks/results/sac_stage_screen.md
+
+``--reach`` only prints how far each checkpoint's encoder has taken the policy from its refit's
+(``latent_reach``: the KL's mean and scale parts, the deterministic action's move in the refit policy's
+spreads). SAC records carry the same measure at the stage's end, with alpha and the regulariser's score.
+
 Per (run, variant) a JSON line goes to ``--out`` with suffix ``.jsonl`` as it finishes (a rerun skips
 the pairs already there); the Markdown table pairs each variant with ``none`` on the same run: stage
 mean of the evaluation returns, the difference normalised by 1000 with its IQM over runs and a
@@ -32,9 +44,11 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +87,59 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "freeze-norm": {},  # default schedule; the decoder then reads the refit's normaliser statistics
 }
 FROZEN_NORM = {"freeze-norm"}
+# the entropy of N(0, I) per latent dimension, 0.5 * log(2 pi e)
+PRIOR_ENTROPY_PER_DIM = 0.5 * math.log(2 * math.pi * math.e)
+
+
+def _later_sac(trainer: Trainer, **settings: Any) -> dict[str, Any]:
+    """A GoRL(SAC) run's schedule overrides: its own stage 0, ``settings`` on the optimiser from stage 1."""
+    first = trainer.schedule.stage_overrides[0] if trainer.schedule.stage_overrides else {}
+    return {"stage_overrides": [first, settings]}
+
+
+# variants whose overrides depend on the run (its latent dimension d), for GoRL(SAC)'s later stages
+RUN_VARIANTS: dict[str, Callable[[Trainer], dict[str, Any]]] = {
+    # alpha holds KL(pi || N(0, I)) near 4 d nats instead of d: the mean may move twice as far
+    "kl4d": lambda t: _later_sac(t, target_kl=4.0 * t.policy.encoder.latent_dim),
+    # alpha on the latent's entropy, held at the prior's: the spread of the refit's data policy on
+    # average, the mean free (the latent penalty alone pulls it to 0)
+    "ent-prior": lambda t: _later_sac(
+        t, regularizer="entropy", target_entropy=PRIOR_ENTROPY_PER_DIM * t.policy.encoder.latent_dim
+    ),
+}
+ALL_VARIANTS = [*VARIANTS, *RUN_VARIANTS]
+
+
+def overrides_of(variant: str, trainer: Trainer) -> dict[str, Any]:
+    """The schedule overrides of ``variant`` for the run ``trainer`` holds."""
+    return RUN_VARIANTS[variant](trainer) if variant in RUN_VARIANTS else dict(VARIANTS[variant])
+
+
+def latent_reach(trainer: Trainer, states: int = 4096, draws: int = 16) -> dict[str, float] | None:
+    """How far the encoder has taken the policy from the refit's, on the replay's latest ``states``
+    (learners with a replay buffer, i.e. SAC; None otherwise): the mean KL(pi(.|s) || N(0, I)) split into
+    its mean part 0.5 |loc|^2 and its scale part, the mean |loc| and scale per dimension, and the move of
+    the deterministic action from the refit policy's, decode(s, loc) - decode(s, 0), in action units and
+    in units of the refit policy's spread (decode(s, z), z ~ N(0, I), ``draws`` per state)."""
+    buffer = getattr(trainer.learner, "buffer", None)
+    if buffer is None or len(buffer) == 0:
+        return None
+    policy = trainer.policy
+    obs = buffer.data["obs"][torch.arange(max(0, len(buffer) - states), len(buffer))]
+    gen = torch.Generator().manual_seed(0)
+    with torch.no_grad():
+        loc, scale = policy.encoder.loc_scale(obs)
+        move = (policy.decode(obs, loc) - policy.decode(obs, torch.zeros_like(loc))).abs()
+        z = torch.randn((draws, *loc.shape), generator=gen).to(loc)
+        spread = torch.stack([policy.decode(obs, zi) for zi in z]).std(0)
+    return {
+        "kl_mean_part": float((0.5 * loc**2).sum(-1).mean()),
+        "kl_scale_part": float((0.5 * (scale**2 - 1 - 2 * scale.log())).sum(-1).mean()),
+        "abs_loc": float(loc.abs().mean()),
+        "scale": float(scale.mean()),
+        "det_move": float(move.mean()),
+        "det_move_spreads": float((move / spread.clamp_min(1e-3)).mean()),
+    }
 
 
 def freeze_decoder_obs(trainer: Trainer) -> None:
@@ -107,7 +174,7 @@ def run_variant(
     start = trainer.env_steps
     record = None
     if variant not in NO_REFIT:
-        overrides = {"fidelity_episodes": 0, **VARIANTS[variant]}
+        overrides = {"fidelity_episodes": 0, **overrides_of(variant, trainer)}
         if trainer.schedule.decoder is None:  # the baseline: method's first refit
             plan = resolve(TrainConfig(method=method, schedule=overrides))
             schedule, stage, total = plan.schedule, 1, 3 * start
@@ -141,6 +208,10 @@ def run_variant(
         "train_return": mean_of("train_return"),
         "kl_approx": mean_of("kl_approx"),
         "clip_fraction": mean_of("clip_fraction"),
+        # SAC: the temperature and the regulariser's mean score (KL or entropy estimate, as logged)
+        "alpha": mean_of("alpha"),
+        "entropy": mean_of("entropy"),
+        "reach": latent_reach(trainer),
         "refit": record,
     }
 
@@ -162,29 +233,40 @@ def no_refit(done: dict[tuple[str, str], dict[str, Any]], run: str) -> dict[str,
     return next((done[(run, v)] for v in NO_REFIT if (run, v) in done), None)
 
 
+def reference_of(
+    done: dict[tuple[str, str], dict[str, Any]], run: str, reference: str
+) -> dict[str, Any] | None:
+    """``run``'s record of the ``reference`` variant (``none`` under either name), if there is one."""
+    return no_refit(done, run) if reference in NO_REFIT else done.get((run, reference))
+
+
 def _fmt(values: list[float | None], spec: str) -> str:
     """The mean of ``values`` formatted, or n/a where the learner does not report them (SAC: no KL)."""
     present = [v for v in values if v is not None]
     return format(float(np.mean(present)), spec) if present else "n/a"
 
 
-def table(done: dict[tuple[str, str], dict[str, Any]], variants: list[str]) -> list[str]:
-    """Per variant, paired with ``none`` on the same runs: the stage's mean evaluation return, the paired
-    difference's IQM [95% CI] (normalised by 1000), the worst task's mean difference, KL and clip
-    fraction per iteration (the variant's / none's), and the paired IQM of the stage's mean training
-    episode return (the stochastic policy, over many more episodes than the evaluations)."""
+def table(
+    done: dict[tuple[str, str], dict[str, Any]], variants: list[str], reference: str = "none"
+) -> list[str]:
+    """Per variant, paired with ``reference`` (default ``none``) on the same runs: the stage's mean
+    evaluation return, the paired difference's IQM [95% CI] (normalised by 1000), the worst task's mean
+    difference, KL and clip fraction per iteration (the variant's / the reference's), and the paired IQM
+    of the stage's mean training episode return (the stochastic policy, over many more episodes than the
+    evaluations)."""
+    ref = "no refit" if reference in NO_REFIT else reference
     rows = [
-        "| variant | runs | eval mean | no refit's | paired IQM [95% CI] | worst task | KL / no refit's "
-        "| clip / no refit's | fidelity det err | training return, paired IQM [95% CI] |",
+        f"| variant | runs | eval mean | {ref}'s | paired IQM [95% CI] | worst task | KL / {ref}'s "
+        f"| clip / {ref}'s | fidelity det err | training return, paired IQM [95% CI] |",
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for variant in variants:
-        if variant in NO_REFIT:
+        if variant in NO_REFIT or variant == reference:
             continue
         pairs = [
             (rec, base)
             for (run, v), rec in done.items()
-            if v == variant and (base := no_refit(done, run)) is not None
+            if v == variant and (base := reference_of(done, run, reference)) is not None
         ]
         if not pairs:
             continue
@@ -226,28 +308,49 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument(
         "--kept", type=int, default=None, help="start from the runs' checkpoints kept at this many env steps"
     )
-    ap.add_argument("--variants", nargs="+", default=["none", "default"], choices=list(VARIANTS))
+    ap.add_argument("--variants", nargs="+", default=["none", "default"], choices=ALL_VARIANTS)
+    ap.add_argument(
+        "--reference",
+        default="none",
+        choices=ALL_VARIANTS,
+        help="the variant the others are paired with (run first on each run; default: none, no refit)",
+    )
     ap.add_argument("--stage-steps", type=int, default=100_352)
     ap.add_argument("--eval-every", type=int, default=25_088)
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/stage_screen.md"))
+    ap.add_argument(
+        "--reach",
+        action="store_true",
+        help="only print how far each run's encoder has taken the policy from its last refit's "
+        "(latent_reach, SAC runs) at the checkpoint, and train nothing",
+    )
     args = ap.parse_args(argv)
+    if args.reach:
+        for run in args.runs:
+            trainer = Trainer.load(run, args.kept, progress=False, threads=1)
+            reach = latent_reach(trainer)
+            where = f"{run} at {trainer.env_steps} env steps, stage {trainer.timescale.stage}"
+            print(where, "no replay buffer" if reach is None else json.dumps(reach))
+        return 0
     command = " ".join(["python benchmarks/stage_learning.py", *(sys.argv[1:] if argv is None else argv)])
     torch.set_num_threads(1)
     records = args.out.with_suffix(".jsonl")
     done = load_done(records)
     head = [
-        f"# The stage after a refit of {args.method} against no refit, from the runs' checkpoints",
+        f"# The stage after a refit of {args.method} against "
+        f"{'no refit' if args.reference in NO_REFIT else args.reference}, from the runs' checkpoints",
         "",
         f"`{command}`; load average at start {os.getloadavg()[0]:.1f} (2 cores). Deterministic evaluation "
         "returns on each run's own evaluation episodes, mean over the stage's evaluations; paired: the "
-        f"variant's minus no refit's on the same run, / {MAX_RETURN:.0f}. Per-run records: "
+        f"variant's minus the reference's on the same run, / {MAX_RETURN:.0f}. Per-run records: "
         f"`{records.name}`.",
         "",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     for run in args.runs:
         name = str(run) if args.kept is None else f"{run}@{args.kept}"
-        for variant in ["none", *[v for v in args.variants if v not in NO_REFIT]]:
+        ref = "none" if args.reference in NO_REFIT else args.reference
+        for variant in [ref, *[v for v in args.variants if v not in (*NO_REFIT, ref)]]:
             key = (name, variant)
             if key in done or (variant == "none" and no_refit(done, name) is not None):
                 continue
@@ -260,9 +363,9 @@ def main(argv: list[str] | None = None) -> int:
             with records.open("a") as f:
                 f.write(json.dumps(rec) + "\n")
             print(f"{run} {variant}: eval mean {out['eval_mean']:.1f} ({rec['seconds']:.0f} s)", flush=True)
-            atomic_write_text(args.out, "\n".join(head + table(done, args.variants)) + "\n")
-    atomic_write_text(args.out, "\n".join(head + table(done, args.variants)) + "\n")
-    print("\n".join(table(done, args.variants)))
+            atomic_write_text(args.out, "\n".join(head + table(done, args.variants, args.reference)) + "\n")
+    atomic_write_text(args.out, "\n".join(head + table(done, args.variants, args.reference)) + "\n")
+    print("\n".join(table(done, args.variants, args.reference)))
     return 0
 
 

@@ -42,3 +42,45 @@ def test_variants_of_a_gorl_sac_runs_later_refit_pair_with_no_refit(tmp_path, lo
     assert out.with_suffix(".jsonl").read_text() == before
     with pytest.raises(CheckpointError, match=r"no checkpoint at .*checkpoints/steps-1\.pt"):
         Trainer.load(run, kept=1)
+
+
+def test_sac_regulariser_variants_pair_with_the_default_refit(tmp_path, load_script):
+    """``--reference default`` pairs each variant with the default refit on the same run. ``kl4d`` and
+    ``ent-prior`` change only the optimiser's settings from stage 1 on (the run's stage 0 kept), and the
+    stage after the refit runs under them: a KL near 0 right after the refit (logged as -KL) against the
+    latent's entropy near the prior's (d * 1.42 nats) with alpha on the entropy."""
+    script = load_script("stage_learning")
+    cfg = TrainConfig(**TINY)
+    second = resolve(cfg).schedule.stage_ends(cfg.total_steps)[1]
+    run = tmp_path / "run"
+    Trainer(TrainConfig(**{**TINY, "keep_checkpoints": [second]}), run).run()
+    trainer = Trainer.load(run, kept=second)
+    d = trainer.policy.encoder.latent_dim
+    stage0 = trainer.schedule.stage_overrides[0]
+    assert stage0["regularizer"] == "action_entropy"  # sac's stage 0, which the variants keep
+    assert script.overrides_of("kl4d", trainer) == {"stage_overrides": [stage0, {"target_kl": 4.0 * d}]}
+    ent = script.overrides_of("ent-prior", trainer)["stage_overrides"][1]
+    assert ent["regularizer"] == "entropy" and ent["target_entropy"] == pytest.approx(1.4189385 * d)
+    out = tmp_path / "screen.md"
+    args = [str(run), "--kept", str(second), "--method", "gorl-sac-fm", "--reference", "default"]
+    args += [
+        "--variants",
+        "kl4d",
+        "ent-prior",
+        "--stage-steps",
+        "40",
+        "--eval-every",
+        "40",
+        "--out",
+        str(out),
+    ]
+    assert script.main(args) == 0
+    recs = {r["variant"]: r for r in map(json.loads, out.with_suffix(".jsonl").read_text().splitlines())}
+    assert set(recs) == {"default", "kl4d", "ent-prior"}  # no "none" unless asked for
+    assert recs["kl4d"]["entropy"] < 0.5 < 1.0 * d < recs["ent-prior"]["entropy"]
+    for rec in recs.values():
+        assert rec["refit"]["stage"] == 2 and rec["alpha"] > 0
+        reach = rec["reach"]
+        assert reach["kl_mean_part"] >= 0 and reach["kl_scale_part"] >= 0 and reach["det_move_spreads"] >= 0
+    rows = [r for r in out.read_text().splitlines() if r.startswith("| ")]
+    assert "default's" in rows[0] and [r.split(" | ")[0] for r in rows[1:]] == ["| kl4d", "| ent-prior"]
