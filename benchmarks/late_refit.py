@@ -32,13 +32,15 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from refit_fidelity import emit, fit_variant, refit_loaded
 
 
-def late_refit(run: Path, fit: str, episodes: int = 0) -> dict[str, float]:
+def late_refit(run: Path, fit: str, episodes: int = 0, kept: int | None = None) -> dict[str, float]:
     """One refit of ``run``'s last policy with fit ``steps:lr:schedule[:key=value,...]`` (schedule fields
-    or decoder options), with ``episodes`` fresh episodes for the returns (0: none); the refit's record."""
-    trainer = Trainer.load(run, progress=False, threads=1)
+    or decoder options), with ``episodes`` fresh episodes for the returns (0: none); the refit's record.
+    ``kept``: the policy of the run's checkpoint kept at that many env steps, and the refit the run made
+    there (its next stage within its own budget) instead of one after its end."""
+    trainer = Trainer.load(run, kept, progress=False, threads=1)
     sched = fit_variant(trainer.schedule.model_dump(), fit, episodes)
     stage = trainer.timescale.stage + 1
-    total = 2 * trainer.config.total_steps
+    total = (1 if kept is not None else 2) * trainer.config.total_steps
     return refit_loaded(
         trainer, sched, stage=stage, total_steps=total, seed=trainer.config.seed, episodes=episodes > 0
     )
@@ -50,6 +52,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--fits", nargs="+", default=["1000:1e-3:constant", "1000:1e-3:cosine"])
     ap.add_argument("--out", type=Path, default=Path("benchmarks/results/late_refit.md"))
     ap.add_argument("--episodes", type=int, default=0, help="fresh episodes for both policies' returns")
+    ap.add_argument(
+        "--kept", type=int, default=None, help="refit the runs' checkpoints kept at this many env steps"
+    )
     args = ap.parse_args(argv)
     command = " ".join(["python benchmarks/late_refit.py", *(sys.argv[1:] if argv is None else argv)])
     torch.set_num_threads(1)
@@ -57,9 +62,9 @@ def main(argv: list[str] | None = None) -> int:
         "# Late refits: fidelity by fit setting",
         "",
         f"`{command}`; load average at start {os.getloadavg()[0]:.1f} (2 cores). One refit of each run's "
-        "last policy with the run's own schedule and the fit below; fidelity on 64 held-out refit states x "
-        "256 actions in units of the data policy's spread (targets: mean and deterministic error <= 0.2, "
-        "spread in [0.9, 1.1]).",
+        "last policy (or the one kept at --kept) with the run's own schedule and the fit below; fidelity "
+        "on 64 held-out refit states x 256 actions in units of the data policy's spread (targets: mean and "
+        "deterministic error <= 0.2, spread in [0.9, 1.1]).",
         "",
         "| run | fit (steps:lr:schedule) | mean err | spread | det err | energy | best val loss | fit s "
         "| data return | refit return | kept |",
@@ -69,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     for run in args.runs:
         for fit in args.fits:
             t0 = time.perf_counter()
-            r = late_refit(run, fit, args.episodes)
+            r = late_refit(run, fit, args.episodes, args.kept)
             nan = float("nan")
             row = (
                 f"| {run} | {fit} | {r['fidelity_mean_error']:.3f} | {r['fidelity_spread_ratio']:.2f} "

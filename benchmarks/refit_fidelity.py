@@ -51,9 +51,14 @@ def refit_loaded(
     """Makes the refit before ``stage`` of a run loaded with ``Trainer.load``, with ``schedule`` (its
     decoder options included) in place of the run's: the Trainer's own decoder factory on the run's
     device, the refitted policy left in ``trainer.policy`` and the learner bound to it. ``episodes``: also
-    run both policies on the refit's fresh episodes. Returns the refit's record."""
+    run both policies on the refit's fresh episodes. Returns the refit's record.
+
+    The loaded run's stage bookkeeping carries over: its stage's best-evaluated encoder (the refit's data
+    policy under ``data_from_best``) and the last refit's observation moments, so that a refit the run
+    made itself, repeated with the run's own schedule, is that refit."""
     trainer.schedule = schedule  # the fresh decoder is built with this schedule's options
     ts = TwoTimescale(schedule, total_steps, lambda: trainer.make_decoder(schedule.decoder), seed)
+    ts.load_state_dict(trainer.timescale.state_dict())
     ts.stage, ts.phase = stage, "refit"
     trainer.timescale = ts
     trainer.policy, record = ts.refit(

@@ -1,0 +1,31 @@
+"""benchmarks/late_refit.py ``--kept``: the refit a GoRL run made at a kept checkpoint, made again with
+the run's own fit, is the run's own refit (the same fidelity record), and another fit changes it."""
+
+import json
+
+from gorl.testing.tiny import tiny_sac_run
+from gorl.train import Trainer
+from gorl.train_config import TrainConfig, resolve
+
+TINY = tiny_sac_run()  # a GoRL(SAC) run in seconds: 4 stages over 320 env steps
+
+
+def test_a_kept_checkpoints_refit_with_the_runs_fit_reproduces_the_runs_record(tmp_path, load_script):
+    script = load_script("late_refit")
+    cfg = TrainConfig(**TINY)
+    plan = resolve(cfg)
+    second = plan.schedule.stage_ends(cfg.total_steps)[1]
+    run = tmp_path / "run"
+    Trainer(TrainConfig(**{**TINY, "keep_checkpoints": [second]}), run).run()
+    refits = [
+        r for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines()) if r["kind"] == "refit"
+    ]
+    own = next(r for r in refits if r["stage"] == 2)
+    fit = plan.schedule.fit
+    same = f"{fit.steps}:{fit.lr}:{fit.lr_schedule}"
+    again = script.late_refit(run, same, kept=second)
+    assert again["stage"] == 2
+    for key in ("fidelity_mean_error", "fidelity_spread_ratio", "fit_best_val_loss"):
+        assert again[key] == own[key], key
+    other = script.late_refit(run, f"{2 * fit.steps}:{fit.lr}:{fit.lr_schedule}", kept=second)
+    assert other["fit_best_val_loss"] != own["fit_best_val_loss"]
