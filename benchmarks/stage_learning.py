@@ -240,6 +240,11 @@ def reference_of(
     return no_refit(done, run) if reference in NO_REFIT else done.get((run, reference))
 
 
+def reference_label(reference: str) -> str:
+    """How the table and its title name the reference: ``no refit`` for ``none`` (either name)."""
+    return "no refit" if reference in NO_REFIT else reference
+
+
 def _fmt(values: list[float | None], spec: str) -> str:
     """The mean of ``values`` formatted, or n/a where the learner does not report them (SAC: no KL)."""
     present = [v for v in values if v is not None]
@@ -254,7 +259,7 @@ def table(
     difference, KL and clip fraction per iteration (the variant's / the reference's), and the paired IQM
     of the stage's mean training episode return (the stochastic policy, over many more episodes than the
     evaluations)."""
-    ref = "no refit" if reference in NO_REFIT else reference
+    ref = reference_label(reference)
     rows = [
         f"| variant | runs | eval mean | {ref}'s | paired IQM [95% CI] | worst task | KL / {ref}'s "
         f"| clip / {ref}'s | fidelity det err | training return, paired IQM [95% CI] |",
@@ -337,8 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     records = args.out.with_suffix(".jsonl")
     done = load_done(records)
     head = [
-        f"# The stage after a refit of {args.method} against "
-        f"{'no refit' if args.reference in NO_REFIT else args.reference}, from the runs' checkpoints",
+        f"# The stage after a refit of {args.method} against {reference_label(args.reference)}, from the "
+        "runs' checkpoints",
         "",
         f"`{command}`; load average at start {os.getloadavg()[0]:.1f} (2 cores). Deterministic evaluation "
         "returns on each run's own evaluation episodes, mean over the stage's evaluations; paired: the "
@@ -347,9 +352,9 @@ def main(argv: list[str] | None = None) -> int:
         "",
     ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
+    ref = "none" if args.reference in NO_REFIT else args.reference  # run first on every run
     for run in args.runs:
         name = str(run) if args.kept is None else f"{run}@{args.kept}"
-        ref = "none" if args.reference in NO_REFIT else args.reference
         for variant in [ref, *[v for v in args.variants if v not in (*NO_REFIT, ref)]]:
             key = (name, variant)
             if key in done or (variant == "none" and no_refit(done, name) is not None):

@@ -3,25 +3,17 @@ the run's own fit, is the run's own refit (the same fidelity record), and anothe
 
 import json
 
-from gorl.testing.tiny import tiny_sac_run
-from gorl.train import Trainer
-from gorl.train_config import TrainConfig, resolve
-
-TINY = tiny_sac_run()  # a GoRL(SAC) run in seconds: 4 stages over 320 env steps
+from gorl.train_config import resolve
 
 
-def test_a_kept_checkpoints_refit_with_the_runs_fit_reproduces_the_runs_record(tmp_path, load_script):
+def test_a_kept_checkpoints_refit_with_the_runs_fit_reproduces_the_runs_record(load_script, kept_sac_run):
     script = load_script("late_refit")
-    cfg = TrainConfig(**TINY)
-    plan = resolve(cfg)
-    second = plan.schedule.stage_ends(cfg.total_steps)[1]
-    run = tmp_path / "run"
-    Trainer(TrainConfig(**{**TINY, "keep_checkpoints": [second]}), run).run()
+    run, second, cfg = kept_sac_run
     refits = [
         r for r in map(json.loads, (run / "metrics.jsonl").read_text().splitlines()) if r["kind"] == "refit"
     ]
     own = next(r for r in refits if r["stage"] == 2)
-    fit = plan.schedule.fit
+    fit = resolve(cfg).schedule.fit
     same = f"{fit.steps}:{fit.lr}:{fit.lr_schedule}"
     again = script.late_refit(run, same, kept=second)
     assert again["stage"] == 2

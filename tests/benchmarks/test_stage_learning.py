@@ -7,19 +7,12 @@ import json
 import pytest
 
 from gorl.checkpoint import CheckpointError
-from gorl.testing.tiny import tiny_sac_run
 from gorl.train import Trainer
-from gorl.train_config import TrainConfig, resolve
-
-TINY = tiny_sac_run()  # a GoRL(SAC) run in seconds: 4 stages over 320 env steps
 
 
-def test_variants_of_a_gorl_sac_runs_later_refit_pair_with_no_refit(tmp_path, load_script):
+def test_variants_of_a_gorl_sac_runs_later_refit_pair_with_no_refit(tmp_path, load_script, kept_sac_run):
     script = load_script("stage_learning")
-    cfg = TrainConfig(**TINY)
-    second = resolve(cfg).schedule.stage_ends(cfg.total_steps)[1]
-    run = tmp_path / "run"
-    Trainer(TrainConfig(**{**TINY, "keep_checkpoints": [second]}), run).run()
+    run, second, cfg = kept_sac_run
     out = tmp_path / "screen.md"
     args = [str(run), "--kept", str(second), "--method", "gorl-sac-fm", "--variants", "none", "default"]
     args += ["anchored"]
@@ -44,16 +37,13 @@ def test_variants_of_a_gorl_sac_runs_later_refit_pair_with_no_refit(tmp_path, lo
         Trainer.load(run, kept=1)
 
 
-def test_sac_regulariser_variants_pair_with_the_default_refit(tmp_path, load_script):
+def test_sac_regulariser_variants_pair_with_the_default_refit(tmp_path, load_script, kept_sac_run):
     """``--reference default`` pairs each variant with the default refit on the same run. ``kl4d`` and
     ``ent-prior`` change only the optimiser's settings from stage 1 on (the run's stage 0 kept), and the
     stage after the refit runs under them: a KL near 0 right after the refit (logged as -KL) against the
     latent's entropy near the prior's (d * 1.42 nats) with alpha on the entropy."""
     script = load_script("stage_learning")
-    cfg = TrainConfig(**TINY)
-    second = resolve(cfg).schedule.stage_ends(cfg.total_steps)[1]
-    run = tmp_path / "run"
-    Trainer(TrainConfig(**{**TINY, "keep_checkpoints": [second]}), run).run()
+    run, second, _ = kept_sac_run
     trainer = Trainer.load(run, kept=second)
     d = trainer.policy.encoder.latent_dim
     stage0 = trainer.schedule.stage_overrides[0]
