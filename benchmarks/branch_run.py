@@ -1,0 +1,96 @@
+"""A new run branched from another run's checkpoint kept at N env steps, with some settings changed.
+
+The new directory gets the kept checkpoint as its ``checkpoint.pt``, the source's ``metrics.jsonl`` up to
+that checkpoint, the decoders its refits had written by then (``decoders/stage<k>.pt``), and the source's
+``config.json`` with the changes applied (to the ``train`` section and to the resolved plan that resume
+pins). ``gorl train --resume DST``, or ``gorl bench`` with DST inside the suite's results, continues it: up
+to N it is the source run, to the last digit; after N it runs the new settings. A suite arm that changes
+only what happens after N (e.g. the second refit's fit) can so start where it first differs, instead of
+training again what it shares.
+
+    python benchmarks/branch_run.py RUN --kept 200021 --to DST \\
+        --set schedule.reinit_decoder=false --set schedule.fit.steps=16000
+
+The changed config is validated (``gorl.train_config.resolve``) before anything is written; DST must not
+exist, and is written whole or not at all (built beside it, then renamed).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from gorl.checkpoint import CheckpointError, load_checkpoint
+from gorl.cli import parse_sets
+from gorl.run_dir import check_format, read_config
+from gorl.stage0 import kept_path
+from gorl.train_config import merge, resolve
+
+_PINNED = ("optimizer", "schedule", "encoder")  # the plan's sections that resume reads over ``train``
+
+
+def branched_config(saved: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
+    """``config.json``'s content with ``changes`` (nested, as ``--set`` gives them) applied to its
+    ``train`` section and to the resolved sections resume pins."""
+    out = {**saved, "train": merge(saved["train"], changes)}
+    for section in _PINNED:
+        if section in changes and section in saved:
+            out[section] = merge(saved[section], changes[section])
+    return out
+
+
+def branch(source: Path, kept: int, dest: Path, changes: dict[str, Any]) -> Path:
+    """Writes the branched run directory ``dest`` (see the module's docstring) and returns it.
+
+    Raises:
+        FileExistsError: ``dest`` exists.
+        CheckpointError: ``source`` is no run directory, kept no checkpoint at ``kept``, or its metrics
+            are shorter than that checkpoint says.
+        ValueError / ValidationError: the changed config does not validate (names the field).
+    """
+    if dest.exists():
+        raise FileExistsError(f"{dest} exists; a branch is written into a new directory")
+    ckpt_path = kept_path(source, kept)
+    if not ckpt_path.is_file():
+        raise CheckpointError(f"{source} kept no checkpoint at {kept} env steps ({ckpt_path} is missing)")
+    saved = json.loads((source / "config.json").read_text()) if (source / "config.json").is_file() else None
+    if saved is None:
+        raise CheckpointError(f"{source} is not a run directory (no config.json)")
+    ckpt = load_checkpoint(ckpt_path)
+    check_format(ckpt, ckpt_path, source / "config.json")
+    metrics = (source / "metrics.jsonl").read_bytes()[: ckpt["metrics_bytes"]]
+    if len(metrics) != ckpt["metrics_bytes"]:
+        raise CheckpointError(f"{source}/metrics.jsonl is shorter than its checkpoint kept at {kept}")
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{dest.name}.") as tmp:
+        build = Path(tmp) / "run"
+        build.mkdir()
+        (build / "config.json").write_text(json.dumps(branched_config(saved, changes), indent=2))
+        resolve(read_config(build), check_files=False)  # the changed settings validate, or nothing is written
+        (build / "metrics.jsonl").write_bytes(metrics)
+        shutil.copyfile(ckpt_path, build / "checkpoint.pt")
+        for stage in range(1, ckpt["schedule_state"]["stage"] + 1):  # the decoders fitted up to there
+            (build / "decoders").mkdir(exist_ok=True)
+            shutil.copyfile(source / "decoders" / f"stage{stage}.pt", build / "decoders" / f"stage{stage}.pt")
+        build.rename(dest)
+    return dest
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("source", type=Path, help="the run directory to branch from")
+    ap.add_argument("--kept", type=int, required=True, help="env steps of a checkpoint the source kept")
+    ap.add_argument("--to", type=Path, required=True, dest="dest", help="the new run directory")
+    ap.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="a changed setting")
+    args = ap.parse_args(argv)
+    dest = branch(args.source, args.kept, args.dest, parse_sets(args.set))
+    print(f"{dest}: {args.source} at {args.kept} env steps, with {' '.join(args.set) or 'no change'}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
