@@ -54,12 +54,12 @@ def branch(source: Path, kept: int, dest: Path, changes: dict[str, Any]) -> Path
     """
     if dest.exists():
         raise FileExistsError(f"{dest} exists; a branch is written into a new directory")
+    if not (source / "config.json").is_file():
+        raise CheckpointError(f"{source} is not a run directory (no config.json)")
     ckpt_path = kept_path(source, kept)
     if not ckpt_path.is_file():
         raise CheckpointError(f"{source} kept no checkpoint at {kept} env steps ({ckpt_path} is missing)")
-    saved = json.loads((source / "config.json").read_text()) if (source / "config.json").is_file() else None
-    if saved is None:
-        raise CheckpointError(f"{source} is not a run directory (no config.json)")
+    saved = json.loads((source / "config.json").read_text())
     ckpt = load_checkpoint(ckpt_path)
     check_format(ckpt, ckpt_path, source / "config.json")
     metrics = (source / "metrics.jsonl").read_bytes()[: ckpt["metrics_bytes"]]

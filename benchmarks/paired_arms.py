@@ -3,7 +3,8 @@
 Uses the report's own pairing (``gorl.report.paired``: ``after`` is the mean difference over the
 evaluations after the first arm's first refit, ``final`` the difference of final returns; aggregates are
 IQMs of the differences / 1000 with a 95% stratified-bootstrap interval). ``--pairs`` keeps only the
-named ``task/sseed`` pairs, to recompute a figure from part of the suite.
+named ``task/sseed`` pairs, to recompute a figure from part of the suite; ``--after N`` pairs only the
+evaluations after N env steps (arms branched from the same runs at N, ``benchmarks/branch_run.py``).
 
     python benchmarks/paired_arms.py benchmarks/results/gorl_paired gorl-diff gorl-diff-sample
 """
@@ -25,8 +26,16 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("arm", help="the arm whose gain is measured (a method label)")
     ap.add_argument("other", help="the arm it is paired with")
     ap.add_argument("--pairs", nargs="+", default=None, help="only these task/sSEED pairs")
+    ap.add_argument(
+        "--after",
+        type=int,
+        default=None,
+        metavar="STEPS",
+        help="'after' averages the evaluations after STEPS env steps (default: after ARM's first refit); "
+        "for arms that share their runs up to a later refit",
+    )
     args = ap.parse_args(argv)
-    pairs = paired_runs(load_suite(args.dir), args.arm, args.other)
+    pairs = paired_runs(load_suite(args.dir), args.arm, args.other, since=args.after)
     if args.pairs is not None:
         pairs = [p for p in pairs if f"{p.task}/s{p.seed}" in args.pairs]
     print(f"{args.arm} - {args.other}, {len(pairs)} pairs")

@@ -168,7 +168,8 @@ def bench(
             file=progress.stream,
             flush=True,
         )
-        if own := sum(s.name in unlinked for s in todo):
+        # (a run that resumes from its own checkpoint is past its stage 0 either way)
+        if own := sum(s.name in unlinked and not (s.directory(out) / "checkpoint.pt").exists() for s in todo):
             print(
                 f"share_stage0: {own} of the runs to do train their own stage 0 (their baseline's run "
                 "has no checkpoint kept at their first refit and will not write one)",

@@ -54,8 +54,11 @@ def _evals(path: Path) -> tuple[dict[int, float], int | None]:
     return evals, first
 
 
-def paired_runs(suite: Suite, method: str, baseline: str) -> list[PairedRun]:
-    """Every (task, seed) with both ``method`` and ``baseline`` finished, in task and seed order."""
+def paired_runs(suite: Suite, method: str, baseline: str, since: int | None = None) -> list[PairedRun]:
+    """Every (task, seed) with both ``method`` and ``baseline`` finished, in task and seed order.
+
+    ``since``: ``after`` averages the evaluations after this env step instead of after ``method``'s first
+    refit (two GoRL arms that share their runs up to a later refit differ only after it)."""
     done: dict[tuple[str, str, int], Run] = {
         (r.task, r.method, r.seed): r for r in suite.runs if r.status == "done" and r.final is not None
     }
@@ -66,7 +69,8 @@ def paired_runs(suite: Suite, method: str, baseline: str) -> list[PairedRun]:
             continue
         ours, first = _evals(run.path)
         theirs, _ = _evals(base.path)
-        later = [s for s in sorted(ours) if first is not None and s > first and s in theirs]
+        start = first if since is None else since
+        later = [s for s in sorted(ours) if start is not None and s > start and s in theirs]
         after = float(np.mean([ours[s] - theirs[s] for s in later])) if later else None
         final = float(run.final) - float(base.final)  # type: ignore[arg-type]
         out.append(PairedRun(task, seed, final, after, first))

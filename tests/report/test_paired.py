@@ -44,3 +44,6 @@ def test_differences_after_the_first_refit_by_hand(tmp_path):
     assert s.worst_mean == pytest.approx(-5.0) and s.ci_low <= s.iqm <= s.ci_high
     text = "\n".join(paired_md(suite))
     assert "| gorl-fm - ppo | cheetah-run | 2 | -5.0 ± 35.4 (2) | -5.0 ± 49.5 (2) | no |" in text
+    # since=200: only the evaluation at 300 counts (seed 0: +30, seed 1: -40)
+    later = paired_runs(suite, "gorl-fm", "ppo", since=200)
+    assert [(p.seed, p.after, p.final) for p in later] == [(0, 30.0, 30.0), (1, -40.0, -40.0)]
