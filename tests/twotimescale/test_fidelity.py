@@ -48,6 +48,10 @@ def test_the_same_policy_scores_perfectly_and_a_shift_and_a_scale_show_where_the
     same = action_fidelity(_policy(Shifted()), _policy(Shifted()), obs, samples=512)
     assert same.mean_error < 0.1 and same.spread_ratio == pytest.approx(1.0, abs=0.05)
     assert same.det_error == 0.0 and same.energy_distance < 0.02
+    # a perfect refit scores its sampling floor, 2 / sqrt(pi * 512) = 0.050, not 0
+    assert same.mean_error_floor == pytest.approx(0.0499, abs=1e-4)
+    assert same.mean_error == pytest.approx(same.mean_error_floor, rel=0.3)
+    assert 0 < same.mean_error_se < same.mean_error / 2
     shifted = action_fidelity(_policy(Shifted()), _policy(Shifted(shift=0.5)), obs, samples=512)
     assert shifted.det_error == pytest.approx(0.5, rel=0.1)  # 0.5 action units = 0.5 of the spread 1
     assert shifted.mean_error == pytest.approx(0.5, abs=0.1)
