@@ -31,6 +31,8 @@ from gorl.stage0 import kept_path
 from gorl.train_config import merge, resolve
 
 _PINNED = ("optimizer", "schedule", "encoder")  # the plan's sections that resume reads over ``train``
+# what the kept state itself is made of: a branch that changed these would not be the source up to N
+_FIXED = ("task", "seed", "method", "backend", "encoder", "env_options", "episode_length")
 
 
 def branched_config(saved: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
@@ -50,8 +52,12 @@ def branch(source: Path, kept: int, dest: Path, changes: dict[str, Any]) -> Path
         FileExistsError: ``dest`` exists.
         CheckpointError: ``source`` is no run directory, kept no checkpoint at ``kept``, or its metrics
             are shorter than that checkpoint says.
-        ValueError / ValidationError: the changed config does not validate (names the field).
+        ValueError / ValidationError: a change to what the kept state is made of (task, seed, method,
+            env, encoder), or a changed config that does not validate (names the field).
     """
+    fixed = sorted(k for k in changes if k in _FIXED)
+    if fixed:
+        raise ValueError(f"a branch keeps the source's {', '.join(fixed)}: the kept state was made with them")
     if dest.exists():
         raise FileExistsError(f"{dest} exists; a branch is written into a new directory")
     if not (source / "config.json").is_file():

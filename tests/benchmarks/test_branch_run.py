@@ -48,6 +48,8 @@ def test_a_bad_branch_is_refused_and_writes_nothing(load_script, kept_sac_run, t
         script.branch(run, second + 1, tmp_path / "a", {})
     with pytest.raises(ValidationError, match="steps"):
         script.branch(run, second, tmp_path / "b", {"schedule": {"fit": {"steps": -5}}})
+    with pytest.raises(ValueError, match="keeps the source's encoder, seed"):
+        script.branch(run, second, tmp_path / "e", {"seed": 3, "encoder": {"hidden": [8]}})
     with pytest.raises(CheckpointError, match="not a run directory"):
         script.branch(tmp_path, second, tmp_path / "c", {})
     assert sorted(p.name for p in tmp_path.iterdir()) == []  # nothing left behind, not even a temp dir
