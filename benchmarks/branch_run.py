@@ -24,10 +24,10 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-from gorl.checkpoint import CheckpointError, load_checkpoint
+from gorl.checkpoint import CheckpointError
 from gorl.cli import parse_sets
-from gorl.run_dir import check_format, read_config
-from gorl.stage0 import kept_path
+from gorl.run_dir import read_config
+from gorl.stage0 import kept_path, read_kept
 from gorl.train_config import merge, resolve
 
 _PINNED = ("optimizer", "schedule", "encoder")  # the plan's sections that resume reads over ``train``
@@ -66,11 +66,7 @@ def branch(source: Path, kept: int, dest: Path, changes: dict[str, Any]) -> Path
     if not ckpt_path.is_file():
         raise CheckpointError(f"{source} kept no checkpoint at {kept} env steps ({ckpt_path} is missing)")
     saved = json.loads((source / "config.json").read_text())
-    ckpt = load_checkpoint(ckpt_path)
-    check_format(ckpt, ckpt_path, source / "config.json")
-    metrics = (source / "metrics.jsonl").read_bytes()[: ckpt["metrics_bytes"]]
-    if len(metrics) != ckpt["metrics_bytes"]:
-        raise CheckpointError(f"{source}/metrics.jsonl is shorter than its checkpoint kept at {kept}")
+    ckpt, metrics = read_kept(source, kept)
     dest.parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=dest.parent, prefix=f".{dest.name}.") as tmp:
         build = Path(tmp) / "run"
@@ -80,8 +76,9 @@ def branch(source: Path, kept: int, dest: Path, changes: dict[str, Any]) -> Path
         (build / "metrics.jsonl").write_bytes(metrics)
         shutil.copyfile(ckpt_path, build / "checkpoint.pt")
         for stage in range(1, ckpt["schedule_state"]["stage"] + 1):  # the decoders fitted up to there
+            name = f"decoders/stage{stage}.pt"
             (build / "decoders").mkdir(exist_ok=True)
-            shutil.copyfile(source / "decoders" / f"stage{stage}.pt", build / "decoders" / f"stage{stage}.pt")
+            shutil.copyfile(source / name, build / name)
         build.rename(dest)
     return dest
 

@@ -132,12 +132,20 @@ def read_stage0(config: TrainConfig, plan: RunPlan) -> tuple[dict[str, Any], byt
     unreadable one) or ValueError (the runs differ)."""
     assert config.stage0_from is not None
     base_dir = Path(config.stage0_from)
-    path = kept_path(base_dir, first_refit(plan, config.total_steps))
     base = read_config(base_dir)
     check_shareable(config, plan, base, resolve(base, check_files=False))
-    ckpt = load_checkpoint(path)  # its absence is refused earlier, by ``resolve`` (``check_config``)
-    check_format(ckpt, path, base_dir / "config.json")
-    metrics = (base_dir / "metrics.jsonl").read_bytes()[: ckpt["metrics_bytes"]]
+    # the checkpoint's absence is refused earlier, by ``resolve`` (``check_config``)
+    return read_kept(base_dir, first_refit(plan, config.total_steps), who="stage0_from: ")
+
+
+def read_kept(run_dir: Path, steps: int, who: str = "") -> tuple[dict[str, Any], bytes]:
+    """The checkpoint ``run_dir`` kept at ``steps`` env steps (its format checked) and the run's metrics up
+    to it: what a run that continues from there starts with. Raises ``CheckpointError`` (an unreadable
+    checkpoint, or metrics shorter than it says, the message prefixed with ``who``)."""
+    path = kept_path(run_dir, steps)
+    ckpt = load_checkpoint(path)
+    check_format(ckpt, path, run_dir / "config.json")
+    metrics = (run_dir / "metrics.jsonl").read_bytes()[: ckpt["metrics_bytes"]]
     if len(metrics) != ckpt["metrics_bytes"]:
-        raise CheckpointError(f"stage0_from: {base_dir}/metrics.jsonl is shorter than its kept checkpoint")
+        raise CheckpointError(f"{who}{run_dir}/metrics.jsonl is shorter than its checkpoint kept at {steps}")
     return ckpt, metrics
