@@ -112,6 +112,37 @@ def load_suite(dir: Path) -> Suite:
     )
 
 
+def refit_records(run_dir: Path) -> list[dict[str, Any]]:
+    """The run's refit records, in file order. A record written before refits carried
+    ``data_evals_after`` gets it from the run's evaluations of the stage before the refit: 0 where the
+    data came from the stage's last encoder, else the evaluations after the stage's first best one (the
+    encoder ``data_from_best`` keeps, as the run's ``config.json`` says it ran)."""
+    records = load_records(run_dir)
+    try:
+        schedule = json.loads((Path(run_dir) / "config.json").read_text()).get("schedule") or {}
+    except (OSError, ValueError):
+        schedule = {}
+    evals: dict[int, list[float]] = {}
+    for r in records:
+        if r.get("kind") == "eval" and "stage" in r:
+            evals.setdefault(int(r["stage"]), []).append(float(r["return_mean"]))
+    out = []
+    for r in records:
+        if r.get("kind") != "refit":
+            continue
+        stage = evals.get(int(r["stage"]) - 1, [])
+        if (
+            "data_evals_after" not in r
+            and "return_before_refit" in r
+            and stage
+            and "data_from_best" in schedule
+        ):
+            pick = stage.index(max(stage)) if schedule["data_from_best"] else len(stage) - 1
+            r = {**r, "data_evals_after": len(stage) - 1 - pick}
+        out.append(r)
+    return out
+
+
 def load_records(run_dir: Path) -> list[dict[str, Any]]:
     """Every record of a run's ``metrics.jsonl``, in file order; an unreadable line (a half-written last
     line) is skipped, and a run without the file has none."""

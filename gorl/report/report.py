@@ -28,7 +28,7 @@ import numpy as np
 from gorl.checkpoint import atomic_write_text
 from gorl.plots import pyplot
 from gorl.report.figures import plot_curves, plot_profile
-from gorl.report.load import Suite, common_prefix, load_curve, load_records, load_suite
+from gorl.report.load import Suite, common_prefix, load_curve, load_suite, refit_records
 from gorl.report.paired import paired_md
 from gorl.report.summary import REPS, Aggregate, Cell, Reference, aggregate, cell, on_unit_scale
 
@@ -252,6 +252,7 @@ REFIT_COLUMNS = (
     ("return_refit_det", "refitted", ".1f"),
     ("return_before_refit", "before (best eval)", ".1f"),
     ("return_after_refit", "after", ".1f"),
+    ("data_evals_after", "evals after data", ".1f"),
     ("obs_drift_mean", "obs drift", ".2f"),
     ("fit_wall_time", "fit s", ".0f"),
 )
@@ -264,9 +265,8 @@ def _refits_md(suite: Suite) -> list[str]:
     for r in suite.runs:
         if r.status != "done":
             continue
-        for rec in load_records(r.path):
-            if rec.get("kind") == "refit":
-                found.setdefault((r.task, r.method, int(rec["stage"])), []).append(rec)
+        for rec in refit_records(r.path):
+            found.setdefault((r.task, r.method, int(rec["stage"])), []).append(rec)
     if not found:
         return []
 
@@ -289,7 +289,9 @@ def _refits_md(suite: Suite) -> list[str]:
         "data policy / refitted: deterministic returns of both on the same "
         "fresh episodes. before: the evaluation of the encoder the data came from (the stage's best when "
         "`data_from_best`, a selection statistic); after: the refitted policy on the run's evaluation "
-        "episodes as its stage starts. obs drift: the largest shift of the observation normaliser's mean "
+        "episodes as its stage starts. evals after data: how many of the stage's evaluations came after "
+        "the one whose encoder gave the data (0: the stage's last encoder; more: updates a best-encoder "
+        "refit threw away). obs drift: the largest shift of the observation normaliser's mean "
         "since the previous refit, in that refit's stds (what a decoder reading running statistics saw "
         "move; none at the first refit).",
         "",

@@ -151,8 +151,13 @@ class TwoTimescale:
             self.refit_moments = (norm.mean.detach().cpu().clone(), norm.var.detach().cpu().clone())
         refitted = self._paired(policy, decoder, norm)
         record |= self._fidelity(data_policy, refitted, held_out, episodes)
-        if returns_before:  # the data encoder's evaluation: its stage's best, or the last one
-            record["return_before_refit"] = max(returns_before) if cfg.data_from_best else returns_before[-1]
+        if returns_before:  # the data encoder's evaluation: its stage's best (the first of equals), or last
+            last = len(returns_before) - 1
+            pick = returns_before.index(max(returns_before)) if cfg.data_from_best else last
+            record["return_before_refit"] = returns_before[pick]
+            # how many of the stage's evaluations came after the data encoder's: the updates a best-encoder
+            # refit threw away (0: the stage's last encoder)
+            record["data_evals_after"] = last - pick
         record["seconds"] = time.perf_counter() - t0
         self.bind(learner, refitted, new_decoder=True)
         return refitted, record

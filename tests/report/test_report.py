@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from gorl.report.load import refit_records
 from gorl.report.reference import PAPER_TASKS, REFERENCE
 from gorl.report.report import common_prefix, load_curve, load_suite, write_report
 
@@ -200,13 +201,13 @@ def test_refits_are_tabulated_per_stage(tmp_path):
         {"kind": "refit", "stage": 2, "return_before_refit": 50.0, "return_after_refit": 55.0,
          "fidelity_mean_error": 0.125, "fidelity_spread_ratio": 0.98, "fidelity_det_error": 0.1,
          "fidelity_energy_distance": 0.0625, "return_data_det": 48.0, "return_refit_det": 47.0,
-         "obs_drift_mean": 0.375, "fit_wall_time": 12.0},
+         "obs_drift_mean": 0.375, "fit_wall_time": 12.0, "data_evals_after": 2},
     ]  # fmt: skip
     (run / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
     text = write_report(tmp_path).read_text()
     assert "## Decoder refits" in text
-    row1 = "| cheetah-run | gorl-fm | 1 | 1 | n/a | n/a | n/a | n/a | n/a | n/a | 40.0 | 30.0 | n/a | n/a |"
-    row2 = "| cheetah-run | gorl-fm | 2 | 1 | 0.12 | 0.98 | 0.10 | 0.062 | 48.0 | 47.0 | 50.0 | 55.0 | 0.38 | 12 |"  # noqa: E501
+    row1 = "| cheetah-run | gorl-fm | 1 | 1 | n/a | n/a | n/a | n/a | n/a | n/a | 40.0 | 30.0 | n/a | n/a | n/a |"  # noqa: E501
+    row2 = "| cheetah-run | gorl-fm | 2 | 1 | 0.12 | 0.98 | 0.10 | 0.062 | 48.0 | 47.0 | 50.0 | 55.0 | 2.0 | 0.38 | 12 |"  # noqa: E501
     assert row1 in text and row2 in text
 
 
@@ -282,3 +283,20 @@ def test_training_returns_leave_out_the_first_report_after_each_refit():
     ]
     assert training_returns(records) == [(10, 1.0), (20, 2.0), (50, 5.0), (90, 9.0)]
     assert training_returns([it(10, 1.0)]) == [(10, 1.0)]  # a run without refits keeps all
+
+
+@pytest.mark.parametrize(("from_best", "after"), [(True, 2), (False, 0)])
+def test_refit_records_written_before_data_evals_after_get_it_from_the_stage_evaluations(
+    tmp_path, from_best, after
+):
+    # hopper-stand seed 1's first refit in gorl-sac-paired: stage 0 evaluated 3.3, 4.6, 2.7, 2.2, and a
+    # best-encoder refit took the data from the second of the four (two evaluations after it)
+    (tmp_path / "config.json").write_text(json.dumps({"schedule": {"data_from_best": from_best}}))
+    lines = [{"kind": "eval", "stage": 0, "return_mean": x} for x in (3.3, 4.6, 2.7, 2.2)]
+    lines += [
+        {"kind": "refit", "stage": 1, "return_before_refit": 4.6 if from_best else 2.2},
+        {"kind": "eval", "stage": 1, "return_mean": 9.0},
+        {"kind": "refit", "stage": 2, "return_before_refit": 9.0, "data_evals_after": 5},  # recorded: kept
+    ]
+    (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
+    assert [r["data_evals_after"] for r in refit_records(tmp_path)] == [after, 5]

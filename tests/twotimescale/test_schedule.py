@@ -33,6 +33,29 @@ def test_a_refit_record_has_fidelity_and_both_policies_returns(tmp_path, numbers
         assert r["pairs"] == 256
 
 
+@pytest.mark.parametrize("from_best", [True, False])
+def test_a_refit_records_which_of_its_stages_evaluations_gave_the_data(tmp_path, numbers, from_best):
+    # an evaluation every iteration, so a stage has several; the record names the data encoder's
+    # evaluation by how many of the stage's evaluations came after it, and its return
+    run = tiny_run("gorl-fm", eval_every=80)
+    run["schedule"] = {**run["schedule"], "data_from_best": from_best}
+    Trainer(TrainConfig(**run), tmp_path).run()
+    records = numbers(tmp_path)
+    refits = [r for r in records if r["kind"] == "refit"]
+    assert len(refits) == 3
+    stages = []
+    for refit in refits:
+        stage = [
+            r["return_mean"] for r in records if r["kind"] == "eval" and r["stage"] == refit["stage"] - 1
+        ]
+
+        stages.append(stage)
+        pick = stage.index(max(stage)) if from_best else len(stage) - 1
+        assert refit["data_evals_after"] == len(stage) - 1 - pick
+        assert refit["return_before_refit"] == stage[pick]
+    assert [len(s) for s in stages] == [3, 3, 1]  # stage ends 213 / 427 / 533 in iterations of 80 steps
+
+
 def test_fidelity_measures_leave_the_training_stream_alone(tmp_path, numbers):
     # the same run with and without the fresh episodes, and with another number of actions per held-out
     # state, trains to the same numbers (the held-out states themselves are collected by the optimiser,
