@@ -114,13 +114,14 @@ def load_suite(dir: Path) -> Suite:
 
 def refit_records(run_dir: Path) -> list[dict[str, Any]]:
     """The run's refit records, in file order. A record written before refits carried
-    ``data_evals_after`` gets it from the run's evaluations of the stage before the refit: 0 where the
-    data came from the stage's last encoder, else the evaluations after the stage's first best one (the
-    encoder ``data_from_best`` keeps, as the run's ``config.json`` says it ran)."""
+    ``data_evals_after`` gets it from the run's evaluations of the stage before the refit: the one whose
+    return the record's ``return_before_refit`` is. Where several evaluations have that return (a stage
+    at a floor of 0), the run's ``config.json`` says which the refit took: the first with
+    ``data_from_best``, else the last; without it the record is left as it is."""
     records = load_records(run_dir)
     try:
         schedule = json.loads((Path(run_dir) / "config.json").read_text()).get("schedule") or {}
-    except (OSError, ValueError):
+    except (OSError, ValueError, AttributeError):
         schedule = {}
     evals: dict[int, list[float]] = {}
     for r in records:
@@ -130,15 +131,12 @@ def refit_records(run_dir: Path) -> list[dict[str, Any]]:
     for r in records:
         if r.get("kind") != "refit":
             continue
-        stage = evals.get(int(r["stage"]) - 1, [])
-        if (
-            "data_evals_after" not in r
-            and "return_before_refit" in r
-            and stage
-            and "data_from_best" in schedule
-        ):
-            pick = stage.index(max(stage)) if schedule["data_from_best"] else len(stage) - 1
-            r = {**r, "data_evals_after": len(stage) - 1 - pick}
+        if "data_evals_after" not in r and "return_before_refit" in r:
+            stage = evals.get(int(r["stage"]) - 1, [])
+            hits = [i for i, x in enumerate(stage) if x == float(r["return_before_refit"])]
+            if len(hits) == 1 or (hits and "data_from_best" in schedule):
+                pick = hits[0] if len(hits) == 1 or schedule["data_from_best"] else hits[-1]
+                r = {**r, "data_evals_after": len(stage) - 1 - pick}
         out.append(r)
     return out
 

@@ -285,18 +285,31 @@ def test_training_returns_leave_out_the_first_report_after_each_refit():
     assert training_returns([it(10, 1.0)]) == [(10, 1.0)]  # a run without refits keeps all
 
 
-@pytest.mark.parametrize(("from_best", "after"), [(True, 2), (False, 0)])
+@pytest.mark.parametrize(
+    ("from_best", "returns", "before", "after"),
+    [
+        (True, (3.3, 4.6, 2.7, 2.2), 4.6, 2),  # hopper-stand s1's first refit in gorl-sac-paired
+        (False, (3.3, 4.6, 2.7, 2.2), 2.2, 0),
+        (
+            False,
+            (3.3, 4.6, 2.7, 2.2),
+            4.6,
+            2,
+        ),  # a run branched after its best-encoder refit: the record rules
+        (True, (0.0, 0.0, 0.0), 0.0, 2),  # ties: the config says which (the first of equals) ...
+        (False, (0.0, 0.0, 0.0), 0.0, 0),  # ... or the last
+    ],
+)
 def test_refit_records_written_before_data_evals_after_get_it_from_the_stage_evaluations(
-    tmp_path, from_best, after
+    tmp_path, from_best, returns, before, after
 ):
-    # hopper-stand seed 1's first refit in gorl-sac-paired: stage 0 evaluated 3.3, 4.6, 2.7, 2.2, and a
-    # best-encoder refit took the data from the second of the four (two evaluations after it)
     (tmp_path / "config.json").write_text(json.dumps({"schedule": {"data_from_best": from_best}}))
-    lines = [{"kind": "eval", "stage": 0, "return_mean": x} for x in (3.3, 4.6, 2.7, 2.2)]
+    lines = [{"kind": "eval", "stage": 0, "return_mean": x} for x in returns]
     lines += [
-        {"kind": "refit", "stage": 1, "return_before_refit": 4.6 if from_best else 2.2},
+        {"kind": "refit", "stage": 1, "return_before_refit": before},
         {"kind": "eval", "stage": 1, "return_mean": 9.0},
         {"kind": "refit", "stage": 2, "return_before_refit": 9.0, "data_evals_after": 5},  # recorded: kept
+        {"kind": "refit", "stage": 3, "return_before_refit": 1.0},  # no evaluation has it: left alone
     ]
     (tmp_path / "metrics.jsonl").write_text("".join(json.dumps(x) + "\n" for x in lines))
-    assert [r["data_evals_after"] for r in refit_records(tmp_path)] == [after, 5]
+    assert [r.get("data_evals_after") for r in refit_records(tmp_path)] == [after, 5, None]
