@@ -135,7 +135,8 @@ def bench(
         raise ValueError(f"parallel must be >= 1, got {parallel}")
     out = Path(out)
     # every config validated before anything runs; linked runs read their baselines' runs in ``out``
-    chosen = select_runs(suite.runs(), only)
+    every = suite.runs()
+    chosen = select_runs(every, only)
     specs = [s.placed(out) for s in chosen]
     unlinked = {b.name for a, b in zip(chosen, specs, strict=True) if a.stage0_source != b.stage0_source}
     if engine == "local" and any(s.config.device.startswith("cuda") for s in specs):
@@ -157,6 +158,8 @@ def bench(
                 "total_steps": {t: suite.steps(t) for t in suite.tasks},
                 "methods": [m.label for m in suite.methods],
                 "method_entries": [m.model_dump() for m in suite.methods],
+                # the runs the report expects (seeds may differ by task and entry), not just --only's
+                "runs": [s.name for s in every],
             },
         )
         todo = [s for s in specs if not (s.directory(out) / "summary.json").exists()]

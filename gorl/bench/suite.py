@@ -10,11 +10,15 @@ name, or a labelled variant of one with its own overrides (how the ablations swe
       - ppo
       - gorl-fm
       - {label: gorl-fm-pen0, method: gorl-fm, overrides: {schedule: {stage_overrides: [{penalty_coef: 0}]}}}
-    seeds: [0, 1, 2]
+    seeds: [0, 1, 2]                                            # or per task: {cheetah-run: [0, 1, 2], ...}
     total_steps: {cheetah-run: 501760, walker-walk: 200704}   # or one number for every task
     eval_every: 50176
     overrides: {eval_envs: 8}                                   # any TrainConfig field, every run
     method_overrides: {ppo: {optimizer: {lr: 3e-4}}}            # per method (or label)
+
+An entry may run fewer seeds than the suite (``seeds: [0, 1]`` in the entry: an arm kept to the seeds
+it was measured on while the suite adds more); ``gorl bench`` writes the runs it expands to into
+``suite.json``, and the report counts the others as not runs of the suite.
 
 Overrides merge into the run config key by key (nested dicts merge, other values replace), in this
 order: the suite's ``overrides``, ``method_overrides[method]``, ``method_overrides[label]``, the entry's
@@ -58,6 +62,9 @@ class MethodEntry(Config):
     label: str = Field(description="the name in the results and the report (directory-safe)")
     method: str = Field(description="a name from `gorl list`")
     overrides: dict[str, Any] = Field(default_factory=dict, description="TrainConfig fields for this entry")
+    seeds: list[int] | None = Field(
+        None, description="only these of the suite's seeds (an arm run on fewer seeds); None: all of them"
+    )
 
     @field_validator("label")
     @classmethod
@@ -78,7 +85,9 @@ class Suite(Config):
     methods: list[MethodEntry] = Field(
         min_length=1, description="method names or {label, method, overrides} entries"
     )
-    seeds: list[int] = Field(min_length=1, description="seeds; each (task, method, seed) is one run")
+    seeds: list[int] | dict[str, list[int]] = Field(
+        description="seeds, or seeds per task (every task needs some); each (task, method, seed) is one run"
+    )
     total_steps: int | dict[str, int] = Field(
         description="env-step budget per run: one number, or one per task (every task needs one)"
     )
@@ -115,8 +124,22 @@ class Suite(Config):
         labels = [m.label for m in self.methods]
         if len(set(labels)) != len(labels):
             raise ValueError(f"methods: labels must be unique, got {labels}")
-        if len(set(self.seeds)) != len(self.seeds) or any(s < 0 for s in self.seeds):
-            raise ValueError(f"seeds must be distinct and >= 0, got {self.seeds}")
+        if isinstance(self.seeds, dict):
+            missing = [t for t in self.tasks if t not in self.seeds]
+            extra = [t for t in self.seeds if t not in self.tasks]
+            if missing or extra:
+                raise ValueError(f"seeds: no seeds for {missing}; seeds for tasks not run: {extra}")
+        for where, seeds in [("seeds", s) for s in self._seed_lists()] + [
+            (f"methods: {m.label!r}: seeds", m.seeds) for m in self.methods if m.seeds is not None
+        ]:
+            if not seeds or len(set(seeds)) != len(seeds) or any(s < 0 for s in seeds):
+                raise ValueError(f"{where} must be a non-empty list of distinct seeds >= 0, got {seeds}")
+        for m in self.methods:
+            unknown_seeds = sorted(set(m.seeds or []) - set(self.all_seeds()))
+            if unknown_seeds:
+                raise ValueError(
+                    f"methods: {m.label!r}: seeds {unknown_seeds} are not among the suite's seeds"
+                )
         if isinstance(self.total_steps, dict):
             missing = [t for t in self.tasks if t not in self.total_steps]
             extra = [t for t in self.total_steps if t not in self.tasks]
@@ -140,6 +163,18 @@ class Suite(Config):
                 )
         return self
 
+    def _seed_lists(self) -> list[list[int]]:
+        return list(self.seeds.values()) if isinstance(self.seeds, dict) else [self.seeds]
+
+    def all_seeds(self) -> list[int]:
+        """Every seed any task runs, in the order the suite names them."""
+        return list(dict.fromkeys(s for seeds in self._seed_lists() for s in seeds))
+
+    def seeds_of(self, task: str, entry: MethodEntry | None = None) -> list[int]:
+        """The seeds ``task`` runs (of ``entry``, which may run fewer), in the suite's order."""
+        seeds = self.seeds[task] if isinstance(self.seeds, dict) else self.seeds
+        return [s for s in seeds if entry is None or entry.seeds is None or s in entry.seeds]
+
     def steps(self, task: str) -> int:
         """The env-step budget of ``task``."""
         return self.total_steps[task] if isinstance(self.total_steps, dict) else self.total_steps
@@ -148,9 +183,11 @@ class Suite(Config):
         """Every run, seed-major (all tasks and methods of seed 0 first), each config validated."""
         out: list[RunSpec] = []
         plans: dict[str, RunPlan] = {}
-        for seed in self.seeds:
+        for seed in self.all_seeds():
             for task in self.tasks:
                 for entry in self.methods:
+                    if seed not in self.seeds_of(task, entry):
+                        continue
                     fields: dict[str, Any] = {}
                     for extra in (
                         self.overrides,
@@ -193,7 +230,13 @@ class Suite(Config):
         for spec in specs:
             if spec.label not in self.share_stage0:
                 continue
-            base = by_name[f"{spec.task}/{self.share_stage0[spec.label]}/s{spec.seed}"]
+            base_name = f"{spec.task}/{self.share_stage0[spec.label]}/s{spec.seed}"
+            if base_name not in by_name:
+                raise ValueError(
+                    f"share_stage0: run {spec.name} takes its stage 0 from {base_name}, which the suite does "
+                    "not run (give the baseline's entry that seed)"
+                )
+            base = by_name[base_name]
             plan = plans[spec.name]
             try:
                 stage0.check_shareable(spec.config, plan, base.config, plans[base.name])

@@ -83,6 +83,12 @@ def _ordered(declared: Iterable[Any], found: Iterable[Any]) -> list[Any]:
     return first + sorted(set(found) - set(first))
 
 
+def _split_run(name: str) -> tuple[str, str, str]:
+    """``task/label/s<seed>`` -> (task, label, seed)."""
+    task, label, seed = name.split("/")
+    return task, label, seed.removeprefix("s")
+
+
 def load_suite(dir: Path) -> Suite:
     """Reads ``dir/suite.json`` (when there) and every run directory under ``dir/runs``."""
     dir = Path(dir)
@@ -92,7 +98,10 @@ def load_suite(dir: Path) -> Suite:
     for path in sorted((dir / "runs").glob("*/*/s*")):
         if path.is_dir() and re.fullmatch(r"s\d+", path.name):
             found[(path.parent.parent.name, path.parent.name, int(path.name[1:]))] = path
-    declared = product(meta.get("tasks", []), meta.get("methods", []), meta.get("seeds", []))
+    if isinstance(meta.get("runs"), list):  # gorl bench names every run (seeds may differ by task and entry)
+        declared: Iterable[tuple[str, str, str]] = (_split_run(str(name)) for name in meta["runs"])
+    else:  # written before it did: every task x method x seed
+        declared = product(meta.get("tasks", []), meta.get("methods", []), meta.get("seeds", []))
     expected = {(t, m, int(s)) for t, m, s in declared}
     tasks = _ordered(meta.get("tasks", []), (k[0] for k in found))
     methods = _ordered(meta.get("methods", []), (k[1] for k in found))

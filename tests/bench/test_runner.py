@@ -227,7 +227,9 @@ def test_only_runs_the_runs_matching_its_patterns(tmp_path, local_run):
     log = io.StringIO()
     result = bench(Suite.model_validate(TINY), local_run[0], only=["*/ppo/s1"], stream=log)
     assert "1 runs, 1 already done, 0 to run" in log.getvalue() and len(result.records) == 1
-    assert json.loads((local_run[0] / "suite.json").read_text())["seeds"] == [0, 1]  # the whole suite
+    meta = json.loads((local_run[0] / "suite.json").read_text())
+    assert meta["seeds"] == [0, 1]  # the whole suite, every run of it named for the report
+    assert meta["runs"] == [r.name for r in Suite.model_validate(TINY).runs()] and len(meta["runs"]) == 4
 
 
 def test_bad_engine_and_parallel_are_errors(tmp_path):

@@ -47,6 +47,10 @@ def test_entries_budgets_and_override_order():
         ({"methods": [{"label": "a/b", "method": "ppo"}]}, "without slashes"),
         ({"method_overrides": {"sac": {}}}, "no method entry"),
         ({"seeds": []}, "seeds"),
+        ({"seeds": {"walker-walk": [0]}}, r"no seeds for \['cheetah-run'\]"),
+        ({"seeds": {"cheetah-run": [0, 0]}}, "distinct"),
+        ({"methods": [{"label": "ppo", "method": "ppo", "seeds": [3]}]}, r"seeds \[3\] are not among"),
+        ({"methods": [{"label": "ppo", "method": "ppo", "seeds": []}]}, "'ppo': seeds must be a non-empty"),
     ],
 )
 def test_bad_suites_name_the_problem(change, match):
@@ -192,3 +196,24 @@ def test_share_stage0_links_each_run_to_its_baseline_and_refuses_other_stage_0_s
         Suite.model_validate(other).runs()
     with pytest.raises(ValueError, match="'sac' names a label the suite does not have"):
         Suite.model_validate({**shared, "share_stage0": {"gorl-fm": "sac"}})
+
+
+def test_seeds_per_task_and_per_entry_choose_the_runs_and_baselines_must_cover_their_linked_runs():
+    # hopper-stand gets two more seeds for sac and the default GoRL arm; an older arm stays on its two
+    suite = {**BASE, "tasks": ["cheetah-run", "hopper-stand"], "total_steps": 30000,
+             "seeds": {"cheetah-run": [0, 1], "hopper-stand": [0, 1, 2, 3]},
+             "methods": ["sac", "gorl-sac-fm", {"label": "old", "method": "gorl-sac-fm", "seeds": [0, 1]}],
+             "share_stage0": {"gorl-sac-fm": "sac", "old": "sac"}}  # fmt: skip
+    runs = Suite.model_validate(suite).runs()
+    names = [r.name for r in runs]
+    assert len(names) == 3 * 2 + 3 * 2 + 2 * 2  # cheetah-run 3 entries x 2 seeds; hopper-stand 3+3+2+2
+    assert [r.seed for r in runs] == sorted(r.seed for r in runs)  # seed-major
+    assert "hopper-stand/gorl-sac-fm/s3" in names and "hopper-stand/old/s2" not in names
+    assert "cheetah-run/sac/s2" not in names
+    assert {r.name: r.stage0_source for r in runs}["hopper-stand/gorl-sac-fm/s3"] == ("sac", 10000)
+    short = {**suite, "methods": [{"label": "sac", "method": "sac", "seeds": [0, 1]}, "gorl-sac-fm"],
+             "share_stage0": {"gorl-sac-fm": "sac"}}  # fmt: skip
+    with pytest.raises(
+        ValueError, match="hopper-stand/gorl-sac-fm/s2 takes its stage 0 from hopper-stand/sac/s2"
+    ):
+        Suite.model_validate(short).runs()

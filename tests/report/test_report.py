@@ -139,6 +139,19 @@ def test_unstarted_runs_named_in_suite_json_count_as_unfinished(tmp_path):
     assert (suite.count("done"), suite.count("failed"), suite.count("unfinished")) == (10, 1, 5)
 
 
+def test_the_runs_suite_json_names_are_the_suites_runs_when_seeds_differ_by_task_and_entry(tmp_path):
+    # gorl bench names every run: hopper-stand has two more seeds than cheetah-run, and an arm kept to
+    # two of them; only the runs named (or found on disk) are the suite's
+    _write_run(tmp_path, "hopper-stand", "ppo", 3, 50.0)
+    names = ["cheetah-run/ppo/s0", "hopper-stand/ppo/s0", "hopper-stand/old/s0", "hopper-stand/ppo/s3"]
+    meta = {"name": "s", "tasks": ["cheetah-run", "hopper-stand"], "methods": ["ppo", "old"],
+            "seeds": {"cheetah-run": [0], "hopper-stand": [0, 3]}, "runs": names}  # fmt: skip
+    (tmp_path / "suite.json").write_text(json.dumps(meta))
+    suite = load_suite(tmp_path)
+    assert sorted(f"{r.task}/{r.method}/s{r.seed}" for r in suite.runs) == sorted(names)
+    assert (suite.count("done"), suite.count("unfinished")) == (1, 3)
+
+
 def test_curves_align_on_the_common_prefix(tmp_path):
     root = make_suite(tmp_path)
     runs = root / "runs" / "cheetah-run" / "ppo"
