@@ -83,10 +83,12 @@ def _ordered(declared: Iterable[Any], found: Iterable[Any]) -> list[Any]:
     return first + sorted(set(found) - set(first))
 
 
-def _split_run(name: str) -> tuple[str, str, str]:
-    """``task/label/s<seed>`` -> (task, label, seed)."""
-    task, label, seed = name.split("/")
-    return task, label, seed.removeprefix("s")
+def _split_run(name: str, where: Path) -> tuple[str, str, str]:
+    """``task/label/s<seed>`` -> (task, label, seed); ValueError naming ``where`` for anything else."""
+    parts = name.split("/")
+    if len(parts) != 3 or not re.fullmatch(r"s\d+", parts[2]):
+        raise ValueError(f"{where}: run {name!r} is not named task/label/s<seed>")
+    return parts[0], parts[1], parts[2][1:]
 
 
 def load_suite(dir: Path) -> Suite:
@@ -99,7 +101,9 @@ def load_suite(dir: Path) -> Suite:
         if path.is_dir() and re.fullmatch(r"s\d+", path.name):
             found[(path.parent.parent.name, path.parent.name, int(path.name[1:]))] = path
     if isinstance(meta.get("runs"), list):  # gorl bench names every run (seeds may differ by task and entry)
-        declared: Iterable[tuple[str, str, str]] = (_split_run(str(name)) for name in meta["runs"])
+        declared: Iterable[tuple[str, str, str]] = (
+            _split_run(str(name), dir / "suite.json") for name in meta["runs"]
+        )
     else:  # written before it did: every task x method x seed
         declared = product(meta.get("tasks", []), meta.get("methods", []), meta.get("seeds", []))
     expected = {(t, m, int(s)) for t, m, s in declared}

@@ -150,6 +150,11 @@ def test_the_runs_suite_json_names_are_the_suites_runs_when_seeds_differ_by_task
     suite = load_suite(tmp_path)
     assert sorted(f"{r.task}/{r.method}/s{r.seed}" for r in suite.runs) == sorted(names)
     assert (suite.count("done"), suite.count("unfinished")) == (1, 3)
+    (tmp_path / "suite.json").write_text(json.dumps({**meta, "runs": [*names, "hopper-stand/ppo"]}))
+    with pytest.raises(
+        ValueError, match=r"suite.json: run 'hopper-stand/ppo' is not named task/label/s<seed>"
+    ):
+        load_suite(tmp_path)
 
 
 def test_curves_align_on_the_common_prefix(tmp_path):
