@@ -124,11 +124,7 @@ class Suite(Config):
         labels = [m.label for m in self.methods]
         if len(set(labels)) != len(labels):
             raise ValueError(f"methods: labels must be unique, got {labels}")
-        if isinstance(self.seeds, dict):
-            missing = [t for t in self.tasks if t not in self.seeds]
-            extra = [t for t in self.seeds if t not in self.tasks]
-            if missing or extra:
-                raise ValueError(f"seeds: no seeds for {missing}; seeds for tasks not run: {extra}")
+        self._check_per_task("seeds", self.seeds, "seeds")
         for where, seeds in [("seeds", s) for s in self._seed_lists()] + [
             (f"methods: {m.label!r}: seeds", m.seeds) for m in self.methods if m.seeds is not None
         ]:
@@ -140,11 +136,7 @@ class Suite(Config):
                 raise ValueError(
                     f"methods: {m.label!r}: seeds {unknown_seeds} are not among the suite's seeds"
                 )
-        if isinstance(self.total_steps, dict):
-            missing = [t for t in self.tasks if t not in self.total_steps]
-            extra = [t for t in self.total_steps if t not in self.tasks]
-            if missing or extra:
-                raise ValueError(f"total_steps: no budget for {missing}; budgets for tasks not run: {extra}")
+        self._check_per_task("total_steps", self.total_steps, "budget", "budgets")
         backend = self.overrides.get("backend")
         for task in self.tasks:  # a misspelled task fails here, naming it and the known ones
             try:
@@ -163,6 +155,15 @@ class Suite(Config):
                 )
         return self
 
+    def _check_per_task(self, field: str, value: Any, what: str, plural: str | None = None) -> None:
+        """A per-task ``field`` (a dict) must name exactly the suite's tasks."""
+        if not isinstance(value, dict):
+            return
+        missing = [t for t in self.tasks if t not in value]
+        extra = [t for t in value if t not in self.tasks]
+        if missing or extra:
+            raise ValueError(f"{field}: no {what} for {missing}; {plural or what} for tasks not run: {extra}")
+
     def _seed_lists(self) -> list[list[int]]:
         return list(self.seeds.values()) if isinstance(self.seeds, dict) else [self.seeds]
 
@@ -170,10 +171,10 @@ class Suite(Config):
         """Every seed any task runs, in the order the suite names them."""
         return list(dict.fromkeys(s for seeds in self._seed_lists() for s in seeds))
 
-    def seeds_of(self, task: str, entry: MethodEntry | None = None) -> list[int]:
-        """The seeds ``task`` runs (of ``entry``, which may run fewer), in the suite's order."""
+    def seeds_of(self, task: str, entry: MethodEntry) -> list[int]:
+        """The seeds ``entry`` runs on ``task`` (an entry may run fewer), in the suite's order."""
         seeds = self.seeds[task] if isinstance(self.seeds, dict) else self.seeds
-        return [s for s in seeds if entry is None or entry.seeds is None or s in entry.seeds]
+        return [s for s in seeds if entry.seeds is None or s in entry.seeds]
 
     def steps(self, task: str) -> int:
         """The env-step budget of ``task``."""
