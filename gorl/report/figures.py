@@ -1,4 +1,5 @@
-"""The suite report's pictures: learning curves per task and performance profiles over all runs."""
+"""The suite report's pictures: learning curves per task, GoRL's paired differences with its baseline per
+task, and performance profiles over all runs."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ import re
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from gorl.plots import save_figure
 from gorl.report.load import Suite, common_prefix, load_curve
+from gorl.report.paired import baseline_of, paired_curves
 from gorl.report.stats import bootstrap_mean_band, performance_profile_ci
 from gorl.report.summary import ALPHA, REPS, THRESHOLDS, normalised_scores
 
@@ -56,6 +60,47 @@ def plot_curves(plt: Any, suite: Suite, task: str) -> Path | None:
     ax.legend(loc="best", fontsize=8)
     path = suite.dir / curves_name(task)
     return save_figure(plt, fig, path)
+
+
+def paired_name(task: str) -> str:
+    """File name of ``task``'s paired-difference picture."""
+    return f"paired_{re.sub(r'[^A-Za-z0-9._-]', '_', task)}.png"
+
+
+def plot_paired(plt: Any, suite: Suite, task: str) -> Path | None:
+    """``paired_<task>.png``: per GoRL method whose baseline is in the suite, its evaluation return minus
+    the baseline's run of the same seed against env steps: one thin line per seed, the mean over seeds
+    (at the steps every seed has) thick, each seed's first refit marked; None when ``task`` has no
+    finished pair. Before the first refit the two runs are one, so the lines start at 0."""
+    fig, ax = plt.subplots(figsize=(6.4, 4.0), dpi=100)
+    drawn = False
+    for i, method in enumerate(suite.methods):
+        baseline = baseline_of(method)
+        if baseline is None or baseline not in suite.methods:
+            continue
+        pairs = paired_curves(suite, method, baseline, task)
+        if not pairs:
+            continue
+        color = f"C{i % 10}"
+        for p in pairs:
+            ax.plot(p.steps, p.diffs, color=color, linewidth=0.8, alpha=0.45)
+        by_step = [dict(zip(p.steps.tolist(), p.diffs.tolist(), strict=True)) for p in pairs]
+        common = sorted(set.intersection(*(set(d) for d in by_step)))
+        mean = [float(np.mean([d[s] for d in by_step])) for s in common]
+        ax.plot(common, mean, color=color, linewidth=2.2, label=f"{method} - {baseline} ({len(pairs)} seeds)")
+        for refit in sorted({p.first_refit for p in pairs if p.first_refit is not None}):
+            ax.axvline(refit, color=color, linestyle=":", linewidth=1)
+        drawn = True
+    if not drawn:
+        plt.close(fig)
+        return None
+    ax.axhline(0.0, color="black", linewidth=0.8)
+    ax.set_xlabel("env steps")
+    ax.set_ylabel("evaluation return, GoRL - baseline")
+    ax.set_title(f"{task}: paired by seed (thin: seeds, thick: mean; dotted: first refit)", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(loc="best", fontsize=8)
+    return save_figure(plt, fig, suite.dir / paired_name(task))
 
 
 def plot_profile(plt: Any, suite: Suite) -> Path | None:

@@ -16,10 +16,12 @@ task.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from numpy.typing import NDArray
 
 from gorl.report.load import Run, Suite, load_records
 from gorl.report.stats import MAX_RETURN, iqm, stratified_bootstrap_ci
@@ -78,6 +80,34 @@ def paired_runs(suite: Suite, method: str, baseline: str, since: int | None = No
 
 
 @dataclass(frozen=True)
+class PairedCurve:
+    """One seed of one task: GoRL's evaluation return minus its baseline's at every env step both
+    evaluated, in step order."""
+
+    seed: int
+    steps: NDArray[np.int64]
+    diffs: NDArray[np.float64]
+    first_refit: int | None
+
+
+def paired_curves(suite: Suite, method: str, baseline: str, task: str) -> list[PairedCurve]:
+    """The difference curves of ``task``'s finished pairs (both runs done), in seed order; the curve runs
+    over the steps both runs evaluated, before the first refit too (there it is 0: the same run)."""
+    done = {(r.method, r.seed): r for r in suite.runs if r.task == task and r.status == "done"}
+    out = []
+    for (m, seed), run in sorted(done.items(), key=lambda kv: kv[0][1]):
+        base = done.get((baseline, seed))
+        if m != method or base is None:
+            continue
+        ours, first = _evals(run.path)
+        theirs, _ = _evals(base.path)
+        steps = sorted(set(ours) & set(theirs))
+        diffs = np.array([ours[s] - theirs[s] for s in steps], dtype=np.float64)
+        out.append(PairedCurve(seed, np.array(steps, dtype=np.int64), diffs, first))
+    return out
+
+
+@dataclass(frozen=True)
 class PairedSummary:
     """The aggregate of ``paired_runs``: IQM of normalised differences [95% CI], and the worst task."""
 
@@ -106,9 +136,9 @@ def summarise(pairs: list[PairedRun], key: str = "after") -> PairedSummary | Non
     return PairedSummary(n, float(point), float(low), float(high), worst, means[worst] * MAX_RETURN)
 
 
-def paired_md(suite: Suite) -> list[str]:
-    """The report's section: per GoRL method with its baseline in the suite, per task and in aggregate;
-    empty when the suite has no such pair."""
+def paired_md(suite: Suite, pictures: Sequence[Path] = ()) -> list[str]:
+    """The report's section: per GoRL method with its baseline in the suite, per task and in aggregate,
+    then ``pictures`` (the per-task difference curves); empty when the suite has no such pair."""
     lines: list[str] = []
     for method in suite.methods:
         baseline = baseline_of(method)
@@ -149,6 +179,8 @@ def paired_md(suite: Suite) -> list[str]:
                     f"[{s.ci_low:+.3f}, {s.ci_high:+.3f}] | worst task: {s.worst_task} "
                     f"{s.worst_mean:+.1f} | |"
                 )
+    if lines and pictures:
+        lines += ["", *(f"![{p.stem}]({p.name})" for p in pictures)]
     return lines
 
 

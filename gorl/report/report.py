@@ -27,7 +27,7 @@ import numpy as np
 
 from gorl.checkpoint import atomic_write_text
 from gorl.plots import pyplot
-from gorl.report.figures import plot_curves, plot_profile
+from gorl.report.figures import plot_curves, plot_paired, plot_profile
 from gorl.report.load import Suite, common_prefix, load_curve, load_suite, refit_records
 from gorl.report.paired import paired_md
 from gorl.report.summary import REPS, Aggregate, Cell, Reference, aggregate, cell, on_unit_scale
@@ -304,7 +304,8 @@ def write_report(dir: Path, *, reference: Reference | None = None) -> Path:
 
     Writes ``report.md``, ``table.csv`` (task, method, n, mean, std, iqm, ci_low, ci_high of the final
     returns per task and method, raw 0..1000 scale), ``runs.csv`` (one row per finished run),
-    ``curves_<task>.png`` per task and ``profile.png``; without matplotlib, only the Markdown and the CSVs,
+    ``curves_<task>.png`` per task, ``paired_<task>.png`` per task with a GoRL method and its baseline
+    finished on a seed, and ``profile.png``; without matplotlib, only the Markdown and the CSVs,
     and report.md says so.
 
     Args:
@@ -321,16 +322,18 @@ def write_report(dir: Path, *, reference: Reference | None = None) -> Path:
     _write_csvs(suite, list(cells.values()))
     plt = pyplot()
     curves: list[Path] = []
+    paired: list[Path] = []
     profile = None
     if plt is not None:
         curves = [p for p in (plot_curves(plt, suite, t) for t in suite.tasks) if p is not None]
+        paired = [p for p in (plot_paired(plt, suite, t) for t in suite.tasks) if p is not None]
         profile = plot_profile(plt, suite)
     sections = [
         _header_md(suite),
         _results_md(suite, cells),
         _reference_md(suite, reference),
         _pictures_md(curves, profile, plt is not None),
-        paired_md(suite),
+        paired_md(suite, paired),
         _runs_md(suite),
         _unfinished_md(suite),
         _refits_md(suite),

@@ -5,8 +5,9 @@ from pathlib import Path
 
 import pytest
 
+from gorl.report.figures import plot_paired
 from gorl.report.load import load_suite
-from gorl.report.paired import baseline_of, paired_md, paired_runs, summarise
+from gorl.report.paired import baseline_of, paired_curves, paired_md, paired_runs, summarise
 
 
 def _run(root: Path, task: str, method: str, seed: int, evals: dict[int, float], refit: int | None) -> None:
@@ -47,3 +48,26 @@ def test_differences_after_the_first_refit_by_hand(tmp_path):
     # since=200: only the evaluation at 300 counts (seed 0: +30, seed 1: -40)
     later = paired_runs(suite, "gorl-fm", "ppo", since=200)
     assert [(p.seed, p.after, p.final) for p in later] == [(0, 30.0, 30.0), (1, -40.0, -40.0)]
+
+
+def test_difference_curves_by_hand_and_their_picture(tmp_path):
+    _run(tmp_path, "cheetah-run", "ppo", 0, {100: 50.0, 200: 60.0, 300: 70.0}, None)
+    _run(tmp_path, "cheetah-run", "gorl-fm", 0, {100: 50.0, 200: 70.0, 300: 100.0}, 100)
+    # seed 1's gorl run evaluated once more (400); ppo's did not: the curve keeps the steps both have
+    _run(tmp_path, "cheetah-run", "ppo", 1, {100: 40.0, 200: 80.0, 300: 90.0}, None)
+    _run(tmp_path, "cheetah-run", "gorl-fm", 1, {100: 40.0, 200: 60.0, 300: 50.0, 400: 55.0}, 100)
+    # a task where only the baseline ran has no pair, so no picture
+    _run(tmp_path, "walker-walk", "ppo", 0, {100: 5.0}, None)
+    suite = load_suite(tmp_path)
+    curves = paired_curves(suite, "gorl-fm", "ppo", "cheetah-run")
+    assert [(c.seed, c.steps.tolist(), c.diffs.tolist(), c.first_refit) for c in curves] == [
+        (0, [100, 200, 300], [0.0, 10.0, 30.0], 100),
+        (1, [100, 200, 300], [0.0, -20.0, -40.0], 100),
+    ]
+    assert paired_curves(suite, "gorl-fm", "ppo", "walker-walk") == []
+    plt = pytest.importorskip("matplotlib.pyplot")
+    path = plot_paired(plt, suite, "cheetah-run")
+    assert path == tmp_path / "paired_cheetah-run.png" and path.read_bytes()[:4] == b"\x89PNG"
+    assert plot_paired(plt, suite, "walker-walk") is None
+    text = "\n".join(paired_md(suite, [path]))
+    assert text.endswith("![paired_cheetah-run](paired_cheetah-run.png)")
