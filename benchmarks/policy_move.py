@@ -48,7 +48,7 @@ def move(run: Path, kept: int, to: int | None, states: int, draws: int) -> dict[
     later = Trainer.load(run, to, progress=False, threads=1)
     buffer = getattr(later.learner, "buffer", None)
     if buffer is None or len(buffer) == 0:
-        raise SystemExit(f"{run}: the later checkpoint has no replay buffer to take states from (SAC runs only)")
+        raise SystemExit(f"{run}: the later checkpoint has no replay buffer to take states from (SAC only)")
     obs = buffer.data["obs"][max(0, len(buffer) - states) : len(buffer)]
     det0, spread0 = deterministic_and_spread(earlier, obs, draws, seed=0)
     det1, spread1 = deterministic_and_spread(later, obs, draws, seed=1)

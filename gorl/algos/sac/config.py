@@ -91,8 +91,11 @@ class SACConfig(Config):
     target_kl: float | None = Field(
         None, ge=0.0, description="regularizer='kl': alpha keeps the KL near this (nats); None: latent_dim"
     )
-    target_entropy: float | None = Field(
-        None, description="regularizer='entropy' or 'action_entropy': the entropy target (nats); None: -dim"
+    target_entropy: float | Literal["prior"] | None = Field(
+        None,
+        description="regularizer='entropy' or 'action_entropy': the entropy target (nats); None: -dim; "
+        "'prior' (regularizer='entropy' only): the entropy of N(0, I), dim * 0.5 * log(2 pi e), which "
+        "after a refit holds the policy about as wide as the refit's data policy and leaves its mean free",
     )
     loss_function: Literal["l2", "smooth_l1"] = Field("l2", description="critic regression loss")
     reward_scale: float = Field(1.0, gt=0.0, description="rewards are multiplied by this for training")
@@ -139,6 +142,11 @@ class SACConfig(Config):
             raise ValueError(f"critic_hidden: widths must be positive, got {self.critic_hidden}")
         if self.buffer_size < self.batch_size:
             raise ValueError(f"buffer_size={self.buffer_size} is below batch_size={self.batch_size}")
+        if self.target_entropy == "prior" and self.regularizer != "entropy":
+            raise ValueError(
+                f"target_entropy='prior' is the latent prior's entropy, for regularizer='entropy'; got "
+                f"regularizer={self.regularizer!r}"
+            )
         return self
 
 

@@ -54,6 +54,9 @@ from gorl.interfaces.env import BatchedEnv
 from gorl.interfaces.policy import ActingPolicy
 from gorl.squash import squash
 
+# the entropy of N(0, 1) in nats, 0.5 * log(2 pi e): regularizer='entropy' with target_entropy='prior'
+PRIOR_ENTROPY_PER_DIM = 0.5 * math.log(2 * math.pi * math.e)
+
 
 @runtime_checkable
 class PenaltyAtParams(Protocol):
@@ -273,8 +276,12 @@ class SACLatentOptimizer:
             self._bounds = (self.policy.action_low, self.policy.action_high)
         if c.regularizer == "kl":  # mean(score) is driven toward -target_entropy: a KL estimate here
             self.target_entropy = -(float(encoder.latent_dim) if c.target_kl is None else c.target_kl)
+        elif c.target_entropy is None:
+            self.target_entropy = -float(encoder.latent_dim)
+        elif c.target_entropy == "prior":  # the entropy of N(0, I) in latent_dim dimensions
+            self.target_entropy = encoder.latent_dim * PRIOR_ENTROPY_PER_DIM
         else:
-            self.target_entropy = -float(encoder.latent_dim) if c.target_entropy is None else c.target_entropy
+            self.target_entropy = float(c.target_entropy)
         self._actor_params = [p for p in encoder.parameters() if p.requires_grad]
         self._critic_params: list[Tensor] = list(self.critic.parameters())
         self._target_params: list[Tensor] = list(self.critic_target.parameters())

@@ -55,3 +55,10 @@ def test_registered_as_sac_and_its_presets_resolve_alike_through_the_registry():
     assert entry.build is SACLatentOptimizer and entry.config is SACConfig and entry.validate is validate
     for name in PRESETS:  # the registry's resolve (what runs use) and the module's preset() agree
         assert entry.resolve(name, {"gamma": 0.9}) == preset(name, gamma=0.9)
+
+
+def test_prior_entropy_target_is_for_the_latent_entropy_only():
+    assert SACConfig(regularizer="entropy", target_entropy="prior").target_entropy == "prior"
+    for regularizer in ("kl", "action_entropy"):
+        with pytest.raises(ValidationError, match=r"target_entropy=.prior.*regularizer=.entropy."):
+            SACConfig(regularizer=regularizer, target_entropy="prior")

@@ -89,6 +89,22 @@ def test_bind_rejects_fixed_fields_and_bad_values():
     assert opt.state_dict()["overrides"] == {"gamma": 0.9, "critic_lr": 1e-3}
 
 
+def test_the_entropy_targets_alpha_drives_toward():
+    # kl: the mean score (a KL estimate) toward target_kl (default latent_dim); entropy: toward
+    # -target_entropy, whose 'prior' is the entropy of N(0, I) in latent_dim dimensions
+    _, policy, opt = build()
+    d = policy.encoder.latent_dim
+    assert opt.target_entropy == -d
+    opt.bind(policy, {"target_kl": 2.5})
+    assert opt.target_entropy == -2.5
+    opt.bind(policy, {"regularizer": "entropy"})
+    assert opt.target_entropy == -d
+    opt.bind(policy, {"regularizer": "entropy", "target_entropy": "prior"})
+    assert opt.target_entropy == pytest.approx(d * 0.5 * math.log(2 * math.pi * math.e))
+    opt.bind(policy, {"regularizer": "entropy", "target_entropy": 1.5})
+    assert opt.target_entropy == 1.5
+
+
 def test_truncation_is_stored_as_done_not_terminated():
     _, _, opt = build(steps_per_iteration=120)  # 60 steps per env: one time limit at 50
     opt.iterate()
