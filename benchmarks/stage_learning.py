@@ -44,7 +44,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import math
 import os
 import sys
 import time
@@ -55,6 +54,7 @@ from typing import Any
 import numpy as np
 import torch
 
+from gorl.algos.sac.optimizer import PRIOR_ENTROPY_PER_DIM
 from gorl.checkpoint import atomic_write_text
 from gorl.report.stats import MAX_RETURN, iqm, stratified_bootstrap_ci
 from gorl.train import Trainer
@@ -87,8 +87,6 @@ VARIANTS: dict[str, dict[str, Any]] = {
     "freeze-norm": {},  # default schedule; the decoder then reads the refit's normaliser statistics
 }
 FROZEN_NORM = {"freeze-norm"}
-# the entropy of N(0, I) per latent dimension, 0.5 * log(2 pi e)
-PRIOR_ENTROPY_PER_DIM = 0.5 * math.log(2 * math.pi * math.e)
 
 
 def _later_sac(trainer: Trainer, **settings: Any) -> dict[str, Any]:
@@ -101,8 +99,9 @@ def _later_sac(trainer: Trainer, **settings: Any) -> dict[str, Any]:
 RUN_VARIANTS: dict[str, Callable[[Trainer], dict[str, Any]]] = {
     # alpha holds KL(pi || N(0, I)) near 4 d nats instead of d: the mean may move twice as far
     "kl4d": lambda t: _later_sac(t, target_kl=4.0 * t.policy.encoder.latent_dim),
-    # alpha on the latent's entropy, held at the prior's: the spread of the refit's data policy on
-    # average, the mean free (the latent penalty alone pulls it to 0)
+    # alpha on the latent's entropy, held at the prior's (the value SACConfig's target_entropy='prior'
+    # takes): the spread of the refit's data policy on average, the mean free (the latent penalty alone
+    # pulls it to 0)
     "ent-prior": lambda t: _later_sac(
         t, regularizer="entropy", target_entropy=PRIOR_ENTROPY_PER_DIM * t.policy.encoder.latent_dim
     ),

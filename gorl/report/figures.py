@@ -16,9 +16,14 @@ from gorl.report.stats import bootstrap_mean_band, performance_profile_ci
 from gorl.report.summary import ALPHA, REPS, THRESHOLDS, normalised_scores
 
 
+def _task_png(kind: str, task: str) -> str:
+    """``<kind>_<task>.png`` with every character a file name should not hold replaced by ``_``."""
+    return f"{kind}_{re.sub(r'[^A-Za-z0-9._-]', '_', task)}.png"
+
+
 def curves_name(task: str) -> str:
     """File name of ``task``'s learning-curve picture."""
-    return f"curves_{re.sub(r'[^A-Za-z0-9._-]', '_', task)}.png"
+    return _task_png("curves", task)
 
 
 def plot_curves(plt: Any, suite: Suite, task: str) -> Path | None:
@@ -64,7 +69,7 @@ def plot_curves(plt: Any, suite: Suite, task: str) -> Path | None:
 
 def paired_name(task: str) -> str:
     """File name of ``task``'s paired-difference picture."""
-    return f"paired_{re.sub(r'[^A-Za-z0-9._-]', '_', task)}.png"
+    return _task_png("paired", task)
 
 
 def plot_paired(plt: Any, suite: Suite, task: str) -> Path | None:
