@@ -11,7 +11,10 @@ returns are the stochastic policy's finished episodes, far more of them. Over th
 * ``latent std``: the encoder's std per latent dim over the same span, as the geometric mean of its
   ``exp(entropy / dim - 0.5 * log(2 pi e))``. For ``ppo`` the latent is the action (before the squash);
   for a GoRL run after a refit, one unit of latent is about one std of the data policy's spread in
-  action space (``docs/gorl.md``), so 1.0 there is the prior.
+  action space (``docs/gorl.md``), so 1.0 there is the prior. SAC runs (their records carry ``alpha``)
+  log under ``entropy`` the score alpha is tuned on (the squashed action's entropy for ``sac``, minus
+  the latent's KL to N(0, I) for GoRL(SAC)), which sits at its target and says nothing of the std: their
+  cells print ``n/a`` there.
 
     python benchmarks/det_vs_stoch.py benchmarks/results/gorl_paired_1m --arms ppo gorl-fm gorl-diff \\
         --out benchmarks/results/gorl_paired_1m/det_vs_stoch.md
@@ -32,9 +35,10 @@ from gorl.report.load import load_records, training_returns
 _GAUSS_ENTROPY = 0.5 * math.log(2 * math.pi * math.e)  # per dim, at std 1
 
 
-def end_of_run(records: list[dict[str, Any]], evals: int, dim: int) -> dict[str, float] | None:
+def end_of_run(records: list[dict[str, Any]], evals: int, dim: int) -> dict[str, float | None] | None:
     """``det``, ``stoch`` and ``std`` of one run over its last ``evals`` evaluations' span (None when the
-    run has fewer than ``evals + 1`` evaluations)."""
+    run has fewer than ``evals + 1`` evaluations; ``std`` None for a SAC run, whose ``entropy`` is the
+    score alpha is tuned on, not the latent's entropy)."""
     ev = [r for r in records if r["kind"] == "eval"]
     if len(ev) < evals + 1:
         return None
@@ -47,7 +51,9 @@ def end_of_run(records: list[dict[str, Any]], evals: int, dim: int) -> dict[str,
     return {
         "det": statistics.mean(r["return_mean"] for r in ev[-evals:]),
         "stoch": statistics.mean(train),
-        "std": math.exp(statistics.mean(entropy) / dim - _GAUSS_ENTROPY),
+        "std": None
+        if any("alpha" in r for r in its)
+        else math.exp(statistics.mean(entropy) / dim - _GAUSS_ENTROPY),
     }
 
 
@@ -70,8 +76,9 @@ def table(root: Path, arms: list[str], evals: int) -> str:
                 cells.append("-")
                 continue
             det, stoch = (statistics.mean(r[k] for r in done) for k in ("det", "stoch"))
-            std = math.exp(statistics.mean(math.log(r["std"]) for r in done))
-            cells.append(f"{det:.0f} / {stoch:.0f} ({det - stoch:+.0f}), {std:.2f} [{len(done)} runs]")
+            stds = [r["std"] for r in done if r["std"] is not None]
+            std = f"{math.exp(statistics.mean(math.log(v) for v in stds)):.2f}" if stds else "n/a"
+            cells.append(f"{det:.0f} / {stoch:.0f} ({det - stoch:+.0f}), {std} [{len(done)} runs]")
         lines.append(f"| {task} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

@@ -23,6 +23,9 @@ def test_the_end_of_run_figures_by_hand(load_script):
     # after the refit left out), std 0.5 per dim (2 dims)
     assert script.end_of_run(records, 2, 2) == pytest.approx({"det": 6.0, "stoch": 3.0, "std": 0.5})
     assert script.end_of_run(records, 3, 2) is None  # needs an evaluation before the span
+    # a SAC run logs alpha's score under "entropy" (here -KL at its target): no std is read from it
+    sac = [{**r, "alpha": 0.01} if r["kind"] == "iteration" else r for r in records]
+    assert script.end_of_run(sac, 2, 2) == pytest.approx({"det": 6.0, "stoch": 3.0, "std": None})
 
 
 def test_the_table_from_a_suite_folder(tmp_path, load_script):
