@@ -82,18 +82,21 @@ class SACConfig(Config):
     alpha_init: float = Field(
         0.1, gt=0.0, description="initial temperature alpha (pytorch_sac's 0.1 for DM Control)"
     )
-    regularizer: Literal["kl", "entropy", "action_entropy"] = Field(
+    regularizer: Literal["kl", "entropy", "action_entropy", "decoded_entropy"] = Field(
         "kl",
         description="what alpha weighs: kl: KL(pi(.|s) || N(0, I)), the prior the decoder is fitted on; "
         "entropy: SAC's entropy of the latent Gaussian; action_entropy: the entropy of the squashed action "
-        "(standard tanh-Gaussian SAC; identity decoder only) (docs/sac.md)",
+        "(standard tanh-Gaussian SAC; identity decoder only); decoded_entropy: the squashed action's "
+        "entropy through any frozen decoder, the decoder's log-Jacobian taken as its mean at the bind "
+        "(exact, and equal to action_entropy, with the identity decoder) (docs/sac.md)",
     )
     target_kl: float | None = Field(
         None, ge=0.0, description="regularizer='kl': alpha keeps the KL near this (nats); None: latent_dim"
     )
     target_entropy: float | Literal["prior"] | None = Field(
         None,
-        description="regularizer='entropy' or 'action_entropy': the entropy target (nats); None: -dim; "
+        description="regularizer='entropy', 'action_entropy' or 'decoded_entropy': the entropy target "
+        "(nats); None: -dim; "
         "'prior' (regularizer='entropy' only): the entropy of N(0, I), dim * 0.5 * log(2 pi e), which "
         "after a refit holds the policy about as wide as the refit's data policy and leaves its mean free",
     )

@@ -103,10 +103,17 @@ def latent_score(
     else:
         score = (-0.5 * eps.pow(2) - log_det_scale - _HALF_LOG_2PI).sum(-1)
     if squash_bounds is not None:
-        low, high = squash_bounds
-        log_det = 2.0 * (math.log(2.0) - z - nn.functional.softplus(-2.0 * z)) + ((high - low) / 2).log()
-        score = score - log_det.sum(-1)
+        score = score - squash_log_det(z, squash_bounds)
     return score
+
+
+def squash_log_det(raw: Tensor, bounds: tuple[Tensor, Tensor]) -> Tensor:
+    """``sum_i log |d squash / d raw_i|`` at ``raw (B, A)`` -> ``(B,)`` for ``gorl.squash.squash`` into
+    ``bounds = (low, high)``: ``log(1 - tanh^2 u) = 2 (log 2 - u - softplus(-2 u))`` plus
+    ``log((high - low) / 2)`` per dimension."""
+    low, high = bounds
+    log_det = 2.0 * (math.log(2.0) - raw - nn.functional.softplus(-2.0 * raw)) + ((high - low) / 2).log()
+    return log_det.sum(-1)
 
 
 def td0_target(batch: Batch, draw: DrawFn, q_target: QFn, alpha: Tensor, gamma: float) -> Tensor:

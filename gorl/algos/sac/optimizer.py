@@ -13,7 +13,11 @@ alpha); ``score`` the latent score of the draw, below):
 
 ``score = log N(z; loc, scale) - log N(z; 0, I)`` (``regularizer="kl"``, a one-sample estimate of
 KL(pi(.|s) || N(0, I)), the prior the decoder is fitted on) or ``log N(z; loc, scale)`` (``"entropy"``:
-SAC's entropy bonus on the latent, target ``-target_entropy``, default latent_dim). Bootstrapping stops at
+SAC's entropy bonus on the latent, target ``-target_entropy``, default latent_dim) or the squashed
+action's (``"action_entropy"``, identity decoder; ``"decoded_entropy"``, any decoder: ``log N(z; loc,
+scale) - c - sum_i log |d squash / du_i|`` at ``u = decode(s, z)``, with ``c`` the decoder's mean
+``log |det du/dz|`` at N(0, I) latents on the buffer's latest states, measured when a stage binds;
+``decoder_log_det``). Bootstrapping stops at
 ``terminated`` only: a time-limit truncation bootstraps from the true last observation (``Rollout``
 stores it before the reset). DM Control never terminates.
 
@@ -47,7 +51,7 @@ from gorl.algos.running_norm import RunningNorm
 from gorl.algos.sac.config import SACConfig
 from gorl.algos.sac.critic import TwinCritic, twin_q
 from gorl.algos.sac.legacy import upgrade_state
-from gorl.algos.sac.losses import Batch, Draw, Losses, latent_score, sac_losses
+from gorl.algos.sac.losses import Batch, Draw, Losses, latent_score, sac_losses, squash_log_det
 from gorl.algos.sac.replay import Replay
 from gorl.config import with_overrides
 from gorl.interfaces.env import BatchedEnv
@@ -56,6 +60,27 @@ from gorl.squash import squash
 
 # the entropy of N(0, 1) in nats, 0.5 * log(2 pi e): regularizer='entropy' with target_entropy='prior'
 PRIOR_ENTROPY_PER_DIM = 0.5 * math.log(2 * math.pi * math.e)
+# states (the buffer's latest) on which regularizer='decoded_entropy' measures the decoder's log-Jacobian
+LOG_DET_STATES = 1024
+
+
+def decoder_log_det(policy: ActingPolicy, obs: Tensor, generator: torch.Generator) -> float:
+    """The decoder's mean ``log |det du/dz|`` over ``obs (N, obs_dim)`` (as the encoder sees them), one
+    latent z ~ N(0, I) per state drawn from ``generator``, ``u = policy.decode(obs, z)`` the unsquashed
+    action: the Jacobian's rows by one backward pass per action dimension (states are independent)."""
+    with torch.enable_grad():
+        z = torch.randn(
+            (obs.shape[0], policy.encoder.latent_dim), generator=generator, device=obs.device
+        ).requires_grad_(True)
+        u = policy.decode(obs, z)
+        if u.shape != z.shape:
+            raise ValueError(
+                f"regularizer='decoded_entropy' needs latent_dim == action_dim (the decoded action's density "
+                f"is then a change of variables); the decoder maps {z.shape[-1]} latent dims to {u.shape[-1]}"
+            )
+        rows = [torch.autograd.grad(u[:, i].sum(), z, retain_graph=True)[0] for i in range(u.shape[-1])]
+    jac = torch.stack(rows, dim=1)  # (N, A, d): d u_i / d z_j
+    return float(torch.linalg.slogdet(jac.double()).logabsdet.mean())
 
 
 @runtime_checkable
@@ -107,6 +132,7 @@ class SACLatentOptimizer:
         self.critic_optim = _adam(list(self.critic.parameters()), config.critic_lr)
         self.alpha_optim = _adam([self.log_alpha], config.alpha_lr)
         self.actor_optim: torch.optim.Optimizer | None = None
+        self._decoder_log_det: float | None = None  # regularizer='decoded_entropy': c, measured at the bind
         self._bound = False
         self.bind(policy)
 
@@ -137,6 +163,10 @@ class SACLatentOptimizer:
             self._reset_critic()
         self._bound = True
         self._configure()
+        self._decoder_log_det = None  # measured here from the buffer, or at the first draw when it is empty
+        if c.regularizer == "decoded_entropy" and len(self.buffer):
+            n = len(self.buffer)
+            self._measure_log_det(self.normalize(self.buffer.data["obs"][max(0, n - LOG_DET_STATES) : n]))
 
     def normalize(self, obs: Tensor) -> Tensor:
         """Running-normalised observations (identity when ``normalize_observations`` is off)."""
@@ -207,6 +237,7 @@ class SACLatentOptimizer:
             "critic_resets": self.critic_resets,
             "credit": self._credit,
             "stage": self._stage,
+            "decoder_log_det": self._decoder_log_det,
             "overrides": {
                 k: v for k, v in self.config.model_dump().items() if getattr(self.base_config, k) != v
             },
@@ -236,6 +267,8 @@ class SACLatentOptimizer:
         self.updates = int(state["updates"])
         self.critic_resets = int(state["critic_resets"])
         self._credit = float(state["credit"])
+        # None for older runs and other regularisers: measured at the first draw
+        self._decoder_log_det = state.get("decoder_log_det")
 
     # -- internals -------------------------------------------------------------------------------
     def _critic_state(self) -> dict[str, Any]:
@@ -266,6 +299,8 @@ class SACLatentOptimizer:
         """The bound policy's draw, score settings and target; a fresh encoder Adam; this stage's rates."""
         c, encoder = self.config, self.policy.encoder
         self._bounds = None
+        if c.regularizer == "decoded_entropy":
+            self._bounds = (self.policy.action_low, self.policy.action_high)
         if c.regularizer == "action_entropy":
             if getattr(self.policy.decoder, "trainable", True):
                 raise ValueError(
@@ -306,11 +341,33 @@ class SACLatentOptimizer:
         loc, scale = self.policy.encoder.loc_scale(obs)
         eps = torch.randn_like(loc)
         z = loc + scale * eps
+        if self.config.regularizer == "decoded_entropy":
+            return self._decoded_draw(obs, z, eps, loc, scale)
         score = latent_score(z, eps, scale, self.config.regularizer == "kl", self._bounds)
         if self._x_field == "latent":
             return Draw(z, score, loc, scale)
         raw = self.policy.decode(obs, z)
         return Draw(squash(raw, self.policy.action_low, self.policy.action_high), score, loc, scale)
+
+    def _decoded_draw(self, obs: Tensor, z: Tensor, eps: Tensor, loc: Tensor, scale: Tensor) -> Draw:
+        """``draw`` under ``regularizer='decoded_entropy'``: the score of the squashed decoded action,
+        ``log N(z; loc, scale) - c - sum log |d squash / du|`` at ``u = decode(s, z)``."""
+        if self._decoder_log_det is None:
+            self._measure_log_det(obs)
+        assert self._bounds is not None and self._decoder_log_det is not None
+        raw = self.policy.decode(obs, z)
+        score = latent_score(z, eps, scale) - self._decoder_log_det - squash_log_det(raw, self._bounds)
+        x = z if self._x_field == "latent" else squash(raw, *self._bounds)
+        return Draw(x, score, loc, scale)
+
+    def _measure_log_det(self, obs: Tensor) -> None:
+        """``c`` for ``regularizer='decoded_entropy'``: 0 for a decoder without weights (the identity),
+        else ``decoder_log_det`` on ``obs`` with latents from a generator seeded by the update count."""
+        if not getattr(self.policy.decoder, "trainable", True):
+            self._decoder_log_det = 0.0
+            return
+        gen = torch.Generator(device=obs.device).manual_seed(self.updates)
+        self._decoder_log_det = decoder_log_det(self.policy, obs.detach(), gen)
 
     def _transitions(self, raw: dict[str, Tensor]) -> dict[str, Tensor]:
         """One batched step of ``Rollout.collect`` ``(N, 1, ...)`` as N replay transitions."""

@@ -204,10 +204,19 @@ def test_refit_resets_a_latent_critic_and_keeps_an_action_critic():
     )
 
 
-@pytest.mark.parametrize("critic_input", ["latent", "action"])
-def test_resume_is_bit_for_bit(critic_input):
-    """k iterations, snapshot, m more == a fresh optimiser loaded from the snapshot, m iterations."""
-    overrides = {"critic_input": critic_input, "normalize_observations": True, "utd_ratio": 0.75}
+@pytest.mark.parametrize(
+    "critic_input, regularizer", [("latent", "kl"), ("action", "kl"), ("action", "decoded_entropy")]
+)
+def test_resume_is_bit_for_bit(critic_input, regularizer):
+    """k iterations, snapshot, m more == a fresh optimiser loaded from the snapshot, m iterations
+    (decoded_entropy: the decoder's log-Jacobian measured at the refit comes from the snapshot, not from
+    the empty buffer the fresh optimiser binds with)."""
+    overrides = {
+        "critic_input": critic_input,
+        "normalize_observations": True,
+        "utd_ratio": 0.75,
+        "regularizer": regularizer,
+    }
     env, policy, opt = build(**overrides)
     opt.iterate()
     policy = policy.with_decoder(new_flow(env, 5))  # a refit inside the first k iterations
@@ -356,3 +365,75 @@ def test_a_state_saved_by_the_sacloss_optimiser_loads():
     assert all(torch.equal(got[f"target.{i}"], 0.5 * v) for i, v in enumerate(new["critic"]["target"]))
     assert all(torch.equal(v[:n], opt2.buffer.data[k][:n]) for k, v in opt.buffer.data.items())
     assert opt2.buffer.cursor == opt.buffer.cursor and opt2.updates == opt.updates
+
+
+class _LinearDecoderPolicy:
+    """What ``decoder_log_det`` reads of a policy: ``encoder.latent_dim`` and ``decode(obs, z) = z A^T +
+    obs[:, :d]`` (log |det du/dz| = log |det A| at every state and latent)."""
+
+    def __init__(self, a):
+        self.a = a
+        self.encoder = type("E", (), {"latent_dim": a.shape[1]})()
+
+    def decode(self, obs, z):
+        return z @ self.a.T + obs[:, : self.a.shape[0]]
+
+
+def test_decoder_log_det_of_a_linear_decoder_by_hand():
+    from gorl.algos.sac.optimizer import decoder_log_det
+
+    a = torch.tensor([[2.0, 0.5, 0.0], [0.0, 0.25, 0.0], [1.0, 0.0, -3.0]])  # det = 2 * 0.25 * -3 = -1.5
+    obs = torch.randn(7, 5)
+    got = decoder_log_det(_LinearDecoderPolicy(a), obs, torch.Generator().manual_seed(0))
+    assert got == pytest.approx(math.log(1.5), abs=1e-6)
+    with pytest.raises(ValueError, match=r"latent_dim == action_dim.*3 latent dims to 2"):
+        decoder_log_det(_LinearDecoderPolicy(a[:2]), obs, torch.Generator().manual_seed(0))
+
+
+def test_decoded_entropy_through_the_identity_is_action_entropy_to_the_last_digit():
+    # the identity's log-Jacobian is 0 and u = z: the same scores, updates and alpha as tanh-Gaussian SAC
+    runs = []
+    for regularizer in ("action_entropy", "decoded_entropy"):
+        _, policy, opt = build("identity", regularizer=regularizer)
+        runs.append(([opt.iterate() for _ in range(2)], clone_params(policy.encoder), critic_state(opt)))
+        assert opt.target_entropy == -policy.encoder.latent_dim
+    (m0, enc0, q0), (m1, enc1, q1) = runs
+    assert m0 == m1
+    assert all(torch.equal(a, b) for a, b in zip(enc0, enc1, strict=True))
+    assert all(torch.equal(q0[k], q1[k]) for k in q0)
+
+
+def test_decoded_entropy_scores_the_squashed_action_through_a_fitted_decoder():
+    env, policy, opt = build("identity", regularizer="decoded_entropy")
+    opt.iterate()
+    assert opt._decoder_log_det == 0.0  # the identity's
+    policy = policy.with_decoder(new_flow(env, 1))
+    opt.bind(policy, new_decoder=True)  # measured on the buffer's states at the bind
+    c = opt._decoder_log_det
+    obs = opt.normalize(opt.buffer.data["obs"][: len(opt.buffer)])
+    # the mean log |det| by an independent route: torch's full Jacobian, state by state
+    gen = torch.Generator().manual_seed(opt.updates)
+    z = torch.randn((obs.shape[0], policy.encoder.latent_dim), generator=gen)
+    logdets = [
+        torch.linalg.slogdet(
+            torch.autograd.functional.jacobian(lambda v, o=o: policy.decode(o[None], v[None])[0], v)
+        ).logabsdet
+        for o, v in zip(obs, z, strict=True)
+    ]
+    assert c == pytest.approx(float(torch.stack(logdets).mean()), abs=1e-4)
+    assert abs(c) > 0.01  # a flow with weights is not volume-preserving: not the identity's 0
+    # the draw's score: log N(z; loc, scale) - c - sum log |d squash / du| at u = decode(s, z)
+    torch.manual_seed(3)
+    d = opt.draw(obs[:5])
+    torch.manual_seed(3)
+    loc, scale = policy.encoder.loc_scale(obs[:5])
+    eps = torch.randn_like(loc)
+    zz = loc + scale * eps
+    u = policy.decode(obs[:5], zz)
+    lo, hi = policy.action_low, policy.action_high
+    log_n = (-0.5 * eps.pow(2) - scale.log() - 0.5 * math.log(2 * math.pi)).sum(-1)
+    dsquash = (1 - torch.tanh(u).pow(2)) * (hi - lo) / 2
+    assert torch.allclose(d.score, log_n - c - dsquash.log().sum(-1), atol=1e-4)
+    assert torch.allclose(d.x, lo + (torch.tanh(u) + 1) / 2 * (hi - lo), atol=1e-6)
+    m = opt.iterate()
+    assert math.isfinite(m["entropy"]) and math.isfinite(m["loss_actor"])
