@@ -23,7 +23,8 @@ overrides, and ``none`` continues its stage without that refit. GoRL(SAC) too::
 
 ``--reference default`` pairs the variants with the default refit instead of ``none``, e.g. GoRL(SAC)'s
 regulariser after the refit (``kl4d``: alpha holds the KL to N(0, I) near 4 d nats instead of d;
-``ent-prior``: alpha on the latent's entropy, held at the prior's)::
+``ent-prior``: alpha on the latent's entropy, held at the prior's; ``act-ent``: alpha on the squashed
+action's entropy through the decoder, sac's rule)::
 
     python benchmarks/stage_learning.py benchmarks/results/gorl_sac_paired/runs/hopper-stand/gorl-sac-fm/s* \
         --kept 200021 --method gorl-sac-fm --reference default --variants kl4d ent-prior \
@@ -105,6 +106,9 @@ RUN_VARIANTS: dict[str, Callable[[Trainer], dict[str, Any]]] = {
     "ent-prior": lambda t: _later_sac(
         t, regularizer="entropy", target_entropy=PRIOR_ENTROPY_PER_DIM * t.policy.encoder.latent_dim
     ),
+    # alpha on the squashed action's entropy through the frozen decoder, sac's own rule and target -dim
+    # (SACConfig regularizer 'decoded_entropy'; docs/sac.md)
+    "act-ent": lambda t: _later_sac(t, regularizer="decoded_entropy"),
 }
 ALL_VARIANTS = [*VARIANTS, *RUN_VARIANTS]
 

@@ -51,6 +51,8 @@ def test_sac_regulariser_variants_pair_with_the_default_refit(tmp_path, load_scr
     assert script.overrides_of("kl4d", trainer) == {"stage_overrides": [stage0, {"target_kl": 4.0 * d}]}
     ent = script.overrides_of("ent-prior", trainer)["stage_overrides"][1]
     assert ent["regularizer"] == "entropy" and ent["target_entropy"] == pytest.approx(1.4189385 * d)
+    act = script.overrides_of("act-ent", trainer)
+    assert act == {"stage_overrides": [stage0, {"regularizer": "decoded_entropy"}]}
     out = tmp_path / "screen.md"
     args = [str(run), "--kept", str(second), "--method", "gorl-sac-fm", "--reference", "default"]
     args += [
