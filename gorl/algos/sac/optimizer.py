@@ -16,8 +16,8 @@ KL(pi(.|s) || N(0, I)), the prior the decoder is fitted on) or ``log N(z; loc, s
 SAC's entropy bonus on the latent, target ``-target_entropy``, default latent_dim) or the squashed
 action's (``"action_entropy"``, identity decoder; ``"decoded_entropy"``, any decoder: ``log N(z; loc,
 scale) - c - sum_i log |d squash / du_i|`` at ``u = decode(s, z)``, with ``c`` the decoder's mean
-``log |det du/dz|`` at N(0, I) latents on the buffer's latest states, measured when a stage binds;
-``decoder_log_det``). Bootstrapping stops at
+``log |det du/dz|`` at the encoder's draws on the buffer's latest states, measured when a stage binds and
+at the start of every iteration; ``decoder_log_det``). Bootstrapping stops at
 ``terminated`` only: a time-limit truncation bootstraps from the true last observation (``Rollout``
 stores it before the reset). DM Control never terminates.
 
@@ -64,14 +64,12 @@ PRIOR_ENTROPY_PER_DIM = 0.5 * math.log(2 * math.pi * math.e)
 LOG_DET_STATES = 1024
 
 
-def decoder_log_det(policy: ActingPolicy, obs: Tensor, generator: torch.Generator) -> float:
-    """The decoder's mean ``log |det du/dz|`` over ``obs (N, obs_dim)`` (as the encoder sees them), one
-    latent z ~ N(0, I) per state drawn from ``generator``, ``u = policy.decode(obs, z)`` the unsquashed
-    action: the Jacobian's rows by one backward pass per action dimension (states are independent)."""
+def decoder_log_det(policy: ActingPolicy, obs: Tensor, z: Tensor) -> float:
+    """The decoder's mean ``log |det du/dz|`` over the pairs ``obs (N, obs_dim)`` (as the encoder sees
+    them) and ``z (N, latent_dim)``, ``u = policy.decode(obs, z)`` the unsquashed action: the Jacobian's
+    rows by one backward pass per action dimension (states are independent)."""
     with torch.enable_grad():
-        z = torch.randn(
-            (obs.shape[0], policy.encoder.latent_dim), generator=generator, device=obs.device
-        ).requires_grad_(True)
+        z = z.detach().requires_grad_(True)
         u = policy.decode(obs, z)
         if u.shape != z.shape:
             raise ValueError(
@@ -164,9 +162,7 @@ class SACLatentOptimizer:
         self._bound = True
         self._configure()
         self._decoder_log_det = None  # measured here from the buffer, or at the first draw when it is empty
-        if c.regularizer == "decoded_entropy" and len(self.buffer):
-            n = len(self.buffer)
-            self._measure_log_det(self.normalize(self.buffer.data["obs"][max(0, n - LOG_DET_STATES) : n]))
+        self._remeasure_log_det()
 
     def normalize(self, obs: Tensor) -> Tensor:
         """Running-normalised observations (identity when ``normalize_observations`` is off)."""
@@ -183,6 +179,7 @@ class SACLatentOptimizer:
         c = self.config
         where = f"iteration {self.iterations}"
         n = self.env.num_envs
+        self._remeasure_log_det()  # decoded_entropy: c follows the policy's latents, iteration by iteration
         stats: dict[str, list[Tensor]] = {}
         last: Batch | None = None
         for _ in range(c.steps_per_iteration // n):
@@ -202,6 +199,8 @@ class SACLatentOptimizer:
         out["env_steps"] = float(self.env_steps)
         out["updates"] = float(self.updates)
         out["buffer_size"] = float(len(self.buffer))
+        if self._decoder_log_det is not None and c.regularizer == "decoded_entropy":
+            out["decoder_log_det"] = self._decoder_log_det
         train_return = self.rollout.pop_train_return()
         if train_return is not None:
             out["train_return"] = train_return
@@ -360,14 +359,28 @@ class SACLatentOptimizer:
         x = z if self._x_field == "latent" else squash(raw, *self._bounds)
         return Draw(x, score, loc, scale)
 
+    def _remeasure_log_det(self) -> None:
+        """``c`` again on the buffer's latest ``LOG_DET_STATES`` states (``regularizer='decoded_entropy'``
+        with a non-empty buffer; otherwise nothing)."""
+        if self.config.regularizer == "decoded_entropy" and len(self.buffer):
+            n = len(self.buffer)
+            self._measure_log_det(self.normalize(self.buffer.data["obs"][max(0, n - LOG_DET_STATES) : n]))
+
     def _measure_log_det(self, obs: Tensor) -> None:
         """``c`` for ``regularizer='decoded_entropy'``: 0 for a decoder without weights (the identity),
-        else ``decoder_log_det`` on ``obs`` with latents from a generator seeded by the update count."""
+        else ``decoder_log_det`` at ``obs`` and one draw of the current encoder per state (noise from a
+        generator seeded by the update count). Measured at the prior only, it drifted: a stage-1 encoder
+        that moved into the decoder's contracting region kept an estimate 2.8 nats above the entropy the
+        next refit found, and alpha's catch-up collapsed the run (docs/sac.md)."""
         if not getattr(self.policy.decoder, "trainable", True):
             self._decoder_log_det = 0.0
             return
         gen = torch.Generator(device=obs.device).manual_seed(self.updates)
-        self._decoder_log_det = decoder_log_det(self.policy, obs.detach(), gen)
+        with torch.no_grad():
+            obs = obs.detach()
+            loc, scale = self.policy.encoder.loc_scale(obs)
+            z = loc + scale * torch.randn(loc.shape, generator=gen, device=loc.device, dtype=loc.dtype)
+        self._decoder_log_det = decoder_log_det(self.policy, obs, z)
 
     def _transitions(self, raw: dict[str, Tensor]) -> dict[str, Tensor]:
         """One batched step of ``Rollout.collect`` ``(N, 1, ...)`` as N replay transitions."""

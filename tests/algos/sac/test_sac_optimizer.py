@@ -384,10 +384,10 @@ def test_decoder_log_det_of_a_linear_decoder_by_hand():
 
     a = torch.tensor([[2.0, 0.5, 0.0], [0.0, 0.25, 0.0], [1.0, 0.0, -3.0]])  # det = 2 * 0.25 * -3 = -1.5
     obs = torch.randn(7, 5)
-    got = decoder_log_det(_LinearDecoderPolicy(a), obs, torch.Generator().manual_seed(0))
+    got = decoder_log_det(_LinearDecoderPolicy(a), obs, torch.randn(7, 3))
     assert got == pytest.approx(math.log(1.5), abs=1e-6)
     with pytest.raises(ValueError, match=r"latent_dim == action_dim.*3 latent dims to 2"):
-        decoder_log_det(_LinearDecoderPolicy(a[:2]), obs, torch.Generator().manual_seed(0))
+        decoder_log_det(_LinearDecoderPolicy(a[:2]), obs, torch.randn(7, 3))
 
 
 def test_decoded_entropy_through_the_identity_is_action_entropy_to_the_last_digit():
@@ -395,7 +395,10 @@ def test_decoded_entropy_through_the_identity_is_action_entropy_to_the_last_digi
     runs = []
     for regularizer in ("action_entropy", "decoded_entropy"):
         _, policy, opt = build("identity", regularizer=regularizer)
-        runs.append(([opt.iterate() for _ in range(2)], clone_params(policy.encoder), critic_state(opt)))
+        metrics = [opt.iterate() for _ in range(2)]
+        if regularizer == "decoded_entropy":  # logged with this regulariser only: the identity's 0
+            assert [m.pop("decoder_log_det") for m in metrics] == [0.0, 0.0]
+        runs.append((metrics, clone_params(policy.encoder), critic_state(opt)))
         assert opt.target_entropy == -policy.encoder.latent_dim
     (m0, enc0, q0), (m1, enc1, q1) = runs
     assert m0 == m1
@@ -411,9 +414,12 @@ def test_decoded_entropy_scores_the_squashed_action_through_a_fitted_decoder():
     opt.bind(policy, new_decoder=True)  # measured on the buffer's states at the bind
     c = opt._decoder_log_det
     obs = opt.normalize(opt.buffer.data["obs"][: len(opt.buffer)])
-    # the mean log |det| by an independent route: torch's full Jacobian, state by state
+    # the mean log |det| at the encoder's own draws, by an independent route: torch's full Jacobian,
+    # state by state
     gen = torch.Generator().manual_seed(opt.updates)
-    z = torch.randn((obs.shape[0], policy.encoder.latent_dim), generator=gen)
+    with torch.no_grad():
+        loc, scale = policy.encoder.loc_scale(obs)
+        z = loc + scale * torch.randn(loc.shape, generator=gen)
     logdets = [
         torch.linalg.slogdet(
             torch.autograd.functional.jacobian(lambda v, o=o: policy.decode(o[None], v[None])[0], v)
@@ -435,5 +441,16 @@ def test_decoded_entropy_scores_the_squashed_action_through_a_fitted_decoder():
     dsquash = (1 - torch.tanh(u).pow(2)) * (hi - lo) / 2
     assert torch.allclose(d.score, log_n - c - dsquash.log().sum(-1), atol=1e-4)
     assert torch.allclose(d.x, lo + (torch.tanh(u) + 1) / 2 * (hi - lo), atol=1e-6)
+    # every iteration measures c again, at the encoder's draws as they are then
+    for p in policy.encoder.parameters():
+        p.data.mul_(1.5)  # an encoder elsewhere: wider, its mean moved
+    with torch.no_grad():
+        loc, scale = policy.encoder.loc_scale(obs[-1024:])
+        z = loc + scale * torch.randn(loc.shape, generator=torch.Generator().manual_seed(opt.updates))
+    from gorl.algos.sac.optimizer import decoder_log_det
+
+    expected = decoder_log_det(policy, obs[-1024:], z)
     m = opt.iterate()
+    assert m["decoder_log_det"] == pytest.approx(expected, abs=1e-9)
+    assert expected != pytest.approx(c, abs=1e-5)  # measured again, not the bind's value kept
     assert math.isfinite(m["entropy"]) and math.isfinite(m["loss_actor"])
