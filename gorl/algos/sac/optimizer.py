@@ -130,7 +130,7 @@ class SACLatentOptimizer:
         self.critic_optim = _adam(list(self.critic.parameters()), config.critic_lr)
         self.alpha_optim = _adam([self.log_alpha], config.alpha_lr)
         self.actor_optim: torch.optim.Optimizer | None = None
-        self._decoder_log_det: float | None = None  # regularizer='decoded_entropy': c, measured at the bind
+        self._decoder_log_det: float | None = None  # regularizer='decoded_entropy': c, measured per iteration
         self._bound = False
         self.bind(policy)
 
